@@ -1,0 +1,46 @@
+# mfagate — `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev chromium migrate demo bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+install: $(PY)
+	$(PIP) install --quiet -e .
+
+install-dev: $(PY)
+	$(PIP) install --quiet -e ".[dev]"
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo
+	@echo "mfagate is serving on http://$(HOST):$(PORT)  (WebAuthn needs a name: open http://localhost:$(PORT))"
+	@echo "Admin console: http://localhost:$(PORT)/admin/  (admin@demo.test)"
+	@echo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Browser tests drive Debian's Chromium; install it when it is missing (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install-dev chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(PY) bench/enforcement.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles var .pytest_cache .hypothesis test-artifacts

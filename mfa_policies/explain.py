@@ -1,0 +1,40 @@
+"""A decision as plain data and one sentence: for explain_access, the policy tester and the API."""
+
+from __future__ import annotations
+
+from . import constants as c
+from . import resolution as r
+from .durations import format_duration
+
+
+def summarize(decision: r.Decision) -> str:
+    if decision.outcome == c.DENY:
+        return f"refused — {decision.refusal}"
+    if decision.outcome == c.BYPASS:
+        return "allowed (bypass: no identity or MFA checks)"
+    if not decision.mfa_required:
+        return "allowed without MFA"
+    kinds = " or ".join(c.AUTHENTICATOR_LABELS[k] for k in decision.allowed_authenticators)
+    how = {
+        r.BY_AMR: "satisfied by the identity provider's MFA",
+        r.BY_MFA_SESSION: "satisfied by this session's earlier MFA",
+        r.PROMPT: "the user is prompted",
+        r.ENROLL: "the user must enroll an authenticator first",
+    }[decision.satisfied_by]
+    return f"allowed with MFA ({kinds}, every {format_duration(decision.session_duration)}); {how}"
+
+
+def decision_as_dict(decision: r.Decision, **context) -> dict:
+    return {
+        **context,
+        "outcome": decision.outcome,
+        "mfa_required": decision.mfa_required,
+        "allowed_authenticators": list(decision.allowed_authenticators),
+        "session_duration": format_duration(decision.session_duration) if decision.session_duration is not None else None,
+        "app_session_duration": format_duration(decision.app_session_duration),
+        "satisfied_by": decision.satisfied_by,
+        "decided_by": decision.decided_by,
+        "policy": decision.policy,
+        "summary": summarize(decision),
+        "trail": [{"level": step.level, "message": step.message} for step in decision.trail],
+    }

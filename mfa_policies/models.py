@@ -1,0 +1,304 @@
+"""The domain of spec §2: environment, organizations, roles, connections, applications,
+policies and AAGUID lists.
+
+Models hold data and call :mod:`mfa_policies.validation` from ``clean()``; every rule about
+what a valid configuration is lives there, so forms, the admin and the API give the same
+messages. Writes that must be audited go through :mod:`mfa_policies.services`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from . import constants as c
+from . import validation
+
+
+def _new_account_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Environment(models.Model):
+    """The single environment row (seed 000 "Configure environment-level MFA settings")."""
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    mfa_requirement = models.CharField(
+        "Multi-factor auth", max_length=8, choices=c.ENV_REQUIREMENT_CHOICES, default=c.ENV_NO
+    )
+    allowed_authenticators = models.JSONField(
+        "default methods", default=list, blank=True,
+        help_text="Used by organizations that choose no methods of their own while MFA is required here.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "environment"
+        verbose_name_plural = "environment"
+
+    def __str__(self) -> str:
+        return f"Environment (MFA: {self.get_mfa_requirement_display()})"
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "Environment":
+        obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return obj
+
+    def clean(self):
+        validation.raise_if_errors(validation.environment_errors(self))
+
+
+class Role(models.Model):
+    """An environment-wide role, assigned per organization through a membership."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class Connection(models.Model):
+    """A way to sign in. OIDC and SAML connections are *enterprise* connections."""
+
+    key = models.SlugField(max_length=64, unique=True, help_text="Recorded on every sign-in, e.g. password, okta.")
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=c.CONNECTION_KIND_CHOICES)
+    provider_id = models.CharField(
+        max_length=64, blank=True,
+        help_text="For enterprise connections: the django-allauth provider id that signs in through it.",
+    )
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.kind in c.ENTERPRISE_CONNECTION_KINDS
+
+
+class AaguidList(models.Model):
+    """A list of type AAGUID (seed 002 "Create an AAGUID list")."""
+
+    LIST_TYPE = "AAGUID"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("Organization", on_delete=models.CASCADE, related_name="aaguid_lists")
+    name = models.CharField("List name", max_length=150)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "MFA AAGUIDs list"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="aaguid_list_name_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        validation.raise_if_errors({"name": ["A list needs a name."]} if not self.name.strip() else {})
+
+
+class AaguidItem(models.Model):
+    aaguid_list = models.ForeignKey(AaguidList, on_delete=models.CASCADE, related_name="items")
+    value = models.CharField(
+        "MFA AAGUIDs", max_length=32,
+        help_text="32 hexadecimal characters without dashes, e.g. 8c39ee867f9a4a959ba3f6b097e5c2ee.",
+    )
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [
+            models.UniqueConstraint(fields=["aaguid_list", "value"], name="aaguid_item_unique_per_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.description}".strip()
+
+    def clean(self):
+        try:
+            self.value = validation.normalize_aaguid(self.value)
+        except ValueError as exc:
+            validation.raise_if_errors({"value": [str(exc)]})
+
+
+class Organization(models.Model):
+    """A tenant, and the "account" of the API, with its MFA configuration (spec §2)."""
+
+    name = models.CharField(max_length=150)
+    account_id = models.CharField(max_length=32, unique=True, default=_new_account_id, editable=False)
+    auth_domain = models.CharField(max_length=253, blank=True)
+    mfa_required_for_all_apps = models.BooleanField(
+        "Enforce multi-factor authentication for this organization",
+        default=False,
+        help_text="Also called “Apply global MFA settings by default”.",
+    )
+    allowed_authenticators = models.JSONField(
+        "Methods", default=list, blank=True,
+        help_text="Empty means independent MFA is off for this organization.",
+    )
+    session_duration = models.CharField("Authentication duration", max_length=16, default=c.DEFAULT_DURATION)
+    amr_matching_enabled = models.BooleanField("Use identity provider MFA", default=False)
+    amr_session_duration = models.CharField(
+        "AMR matching duration", max_length=16, default=c.DEFAULT_DURATION
+    )
+    required_aaguids = models.ForeignKey(
+        AaguidList, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name="AAGUID list",
+    )
+    exempt_roles = models.ManyToManyField(Role, blank=True, related_name="+")
+    exempt_connections = models.ManyToManyField(Connection, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def independent_mfa_enabled(self) -> bool:
+        return bool(self.allowed_authenticators)
+
+    def clean(self):
+        validation.raise_if_errors(validation.organization_errors(self))
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.ManyToManyField(Role, blank=True, related_name="memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_user_and_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization}"
+
+
+class MfaConfigFields(models.Model):
+    """The three-mode ``mfa_config`` shared by applications and policies (seed 001)."""
+
+    mfa_mode = models.CharField("MFA", max_length=8, choices=c.MFA_MODE_CHOICES, default=c.MODE_INHERIT)
+    mfa_allowed_authenticators = models.JSONField("MFA methods", default=list, blank=True)
+    mfa_session_duration = models.CharField("Authentication duration", max_length=16, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def mfa_config_errors(self) -> dict[str, list[str]]:
+        return validation.mfa_config_errors(
+            mode=self.mfa_mode,
+            allowed=self.mfa_allowed_authenticators,
+            duration=self.mfa_session_duration,
+            organization=self.organization if self.organization_id else None,
+        )
+
+
+class Application(MfaConfigFields):
+    """An application of one organization, covering URL path prefixes of this site."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="applications")
+    name = models.CharField(max_length=150)
+    path_prefixes = models.JSONField(
+        default=list, blank=True,
+        help_text="Paths this application covers, e.g. /demo/a/. The longest matching prefix wins.",
+    )
+    session_duration = models.CharField("App session duration", max_length=16, default=c.DEFAULT_DURATION)
+    policies = models.ManyToManyField("Policy", through="AppPolicy", related_name="applications", blank=True)
+    config_version = models.PositiveBigIntegerField(
+        default=1, editable=False,
+        help_text="Raised whenever the configuration governing this app changes; app sessions "
+        "granted under an older version re-run the login flow.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="app_name_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        errors = self.mfa_config_errors()
+        errors.update(validation.application_errors(self))
+        validation.raise_if_errors(errors)
+
+
+class Policy(MfaConfigFields):
+    """An access policy: a decision, rules, and its own ``mfa_config``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=150)
+    decision = models.CharField(max_length=8, choices=c.DECISION_CHOICES, default=c.ALLOW)
+    include = models.JSONField(default=list, blank=True, help_text="At least one must match.")
+    require = models.JSONField(default=list, blank=True, help_text="Every one must match.")
+    exclude = models.JSONField(default=list, blank=True, help_text="None may match.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="policy_name_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        errors = self.mfa_config_errors()
+        errors.update(validation.policy_errors(self))
+        validation.raise_if_errors(errors)
+
+
+class AppPolicy(models.Model):
+    """A policy attached to an application, tried in ascending ``precedence``."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="app_policies")
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="app_policies")
+    precedence = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["application", "precedence"]
+        verbose_name = "attached policy"
+        constraints = [
+            models.UniqueConstraint(fields=["application", "precedence"], name="app_policy_precedence_unique"),
+            models.UniqueConstraint(fields=["application", "policy"], name="app_policy_once_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} #{self.precedence}: {self.policy}"
+
+    def clean(self):
+        if self.application_id and self.policy_id and self.application.organization_id != self.policy.organization_id:
+            validation.raise_if_errors(
+                {"policy": ["A policy can only be attached to applications of its own organization."]}
+            )

@@ -1,0 +1,446 @@
+"""Resolution — who must present what (spec §3).
+
+:func:`resolve` is a pure function: plain frozen dataclasses in, ``now`` passed in, no ORM and
+no request. It returns a frozen :class:`Decision` with its *trail*: the ordered, human-readable
+steps that led to it, each naming the level that decided. Selectors build the input from the
+database; the middleware, the policy tester and ``explain_access`` only read the decision.
+
+It never fails open: anything it cannot place (no matching policy, MFA required but no method
+to satisfy it) is a refusal or a prompt, never an allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import constants as c
+
+# Levels named in the trail.
+ENVIRONMENT = "environment"
+ORGANIZATION = "organization"
+APPLICATION = "application"
+POLICY = "policy"
+EXEMPTION = "exemption"
+AMR = "amr"
+SESSION = "session"
+ACCESS = "access"
+
+# How a requirement is satisfied (or not).
+NOT_REQUIRED = "not_required"
+BY_AMR = "amr_match"
+BY_MFA_SESSION = "mfa_session"
+PROMPT = "prompt"
+ENROLL = "enroll"
+
+
+# --------------------------------------------------------------------------------------- input
+@dataclass(frozen=True)
+class Rule:
+    selector: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class MfaConfig:
+    """An application's or policy's three-mode ``mfa_config``."""
+
+    mode: str = c.MODE_INHERIT
+    allowed_authenticators: frozenset[str] = frozenset()
+    session_duration: dt.timedelta | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    mfa_requirement: str = c.ENV_NO
+    allowed_authenticators: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrganizationSettings:
+    id: int | None
+    name: str
+    mfa_required_for_all_apps: bool = False
+    allowed_authenticators: frozenset[str] = frozenset()
+    session_duration: dt.timedelta = dt.timedelta(hours=24)
+    amr_matching_enabled: bool = False
+    amr_session_duration: dt.timedelta = dt.timedelta(hours=24)
+    has_required_aaguids: bool = False
+    exempt_roles: frozenset[str] = frozenset()
+    exempt_connections: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ApplicationSettings:
+    id: int | None
+    name: str
+    session_duration: dt.timedelta = dt.timedelta(hours=24)
+    mfa: MfaConfig = MfaConfig()
+    config_version: int = 1
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    id: int | None
+    name: str
+    decision: str = c.ALLOW
+    include: tuple[Rule, ...] = ()
+    require: tuple[Rule, ...] = ()
+    exclude: tuple[Rule, ...] = ()
+    mfa: MfaConfig = MfaConfig()
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """The user as the application's organization sees them."""
+
+    email: str
+    is_member: bool
+    roles: frozenset[str] = frozenset()
+    enrolled_kinds: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How this browser session signed in.
+
+    ``amr`` holds the IdP's values (empty for local sign-ins) and ``authenticated_at`` the time
+    of that IdP authentication. ``in_sign_in_flow`` is true only while the login flow runs as part
+    of the sign-in itself; an AMR duration of ``0m`` accepts the IdP's MFA only then.
+    """
+
+    connection: str
+    amr: tuple[str, ...] = ()
+    authenticated_at: dt.datetime | None = None
+    in_sign_in_flow: bool = False
+
+
+@dataclass(frozen=True)
+class MfaSession:
+    """A completed independent MFA in this browser session, with one method."""
+
+    kind: str
+    verified_at: dt.datetime
+    authenticator_id: str = ""
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    environment: EnvironmentSettings
+    organization: OrganizationSettings
+    application: ApplicationSettings
+    policies: tuple[PolicySettings, ...]
+    user: UserFacts
+    sign_in: SignIn
+    mfa_sessions: tuple[MfaSession, ...] = ()
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+# -------------------------------------------------------------------------------------- output
+@dataclass(frozen=True)
+class Step:
+    level: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What resolution concluded, and why.
+
+    - ``outcome``: ``allow``, ``deny`` or ``bypass``.
+    - ``mfa_required`` with ``allowed_authenticators`` (canonical order) and ``session_duration``
+      (how long an MFA session counts; ``0m`` means every login flow).
+    - ``satisfied_by``: ``not_required``, ``amr_match``, ``mfa_session``, ``prompt`` (show the
+      challenge with the user's enrolled kinds in ``prompt_kinds``) or ``enroll`` (nothing
+      enrolled of an allowed kind); ``None`` when refused.
+    - ``decided_by``: the level that decided the requirement (or the refusal).
+    - ``app_session_duration``: how long the app session granted after this flow lasts.
+    """
+
+    outcome: str
+    mfa_required: bool
+    allowed_authenticators: tuple[str, ...]
+    session_duration: dt.timedelta | None
+    satisfied_by: str | None
+    decided_by: str
+    policy: str | None
+    policy_id: int | None
+    app_session_duration: dt.timedelta
+    trail: tuple[Step, ...]
+    prompt_kinds: tuple[str, ...] = ()
+    satisfied_kind: str | None = None
+    amr_matched: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome in (c.ALLOW, c.BYPASS)
+
+    @property
+    def needs_user_action(self) -> bool:
+        return self.allowed and self.satisfied_by in (PROMPT, ENROLL)
+
+    @property
+    def refusal(self) -> str | None:
+        return self.trail[-1].message if self.outcome == c.DENY else None
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _kinds(kinds) -> tuple[str, ...]:
+    return tuple(k for k in c.AUTHENTICATOR_KINDS if k in kinds)
+
+
+def _labels(kinds) -> str:
+    names = [c.AUTHENTICATOR_LABELS[k] for k in _kinds(kinds)]
+    if not names:
+        return "no method"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _fmt(duration: dt.timedelta | None) -> str:
+    if duration is None:
+        return "-"
+    minutes = int(duration.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m" if hours and minutes else f"{hours}h" if hours else f"{minutes}m"
+
+
+def _rule_text(rule: Rule) -> str:
+    return rule.selector if rule.selector == c.SELECTOR_EVERYONE else f"{rule.selector}={rule.value}"
+
+
+def rule_matches(rule: Rule, user: UserFacts, sign_in: SignIn) -> bool:
+    """Whether one rule matches. Non-members match no rule (spec §3.1.1)."""
+    if not user.is_member:
+        return False
+    selector, value = rule.selector, rule.value
+    if selector == c.SELECTOR_EVERYONE:
+        return True
+    if selector == c.SELECTOR_EMAIL:
+        return user.email.lower() == value.lower()
+    if selector == c.SELECTOR_EMAIL_DOMAIN:
+        return user.email.lower().rpartition("@")[2] == value.lower().lstrip("@")
+    if selector == c.SELECTOR_ROLE:
+        return value in user.roles
+    if selector == c.SELECTOR_CONNECTION:
+        return sign_in.connection == value
+    if selector == c.SELECTOR_AUTH_METHOD:
+        # Exact: amr values are case-sensitive (RFC 8176), and only this sign-in's values count.
+        return value in sign_in.amr
+    return False  # an unknown selector never matches
+
+
+def policy_matches(policy: PolicySettings, user: UserFacts, sign_in: SignIn) -> tuple[bool, str]:
+    """``(matched, why)`` for one policy: include any, require all, exclude none."""
+    included = [r for r in policy.include if rule_matches(r, user, sign_in)]
+    if not included:
+        return False, "no include rule matches"
+    for rule in policy.require:
+        if not rule_matches(rule, user, sign_in):
+            if rule.selector == c.SELECTOR_AUTH_METHOD:
+                shown = ", ".join(sign_in.amr) or "none"
+                return False, (
+                    f"require {_rule_text(rule)} does not match: this sign-in's amr is [{shown}], so the "
+                    "identity provider did not report that method"
+                )
+            return False, f"require {_rule_text(rule)} does not match"
+    for rule in policy.exclude:
+        if rule_matches(rule, user, sign_in):
+            return False, f"exclude {_rule_text(rule)} matches"
+    return True, f"include {_rule_text(included[0])} matches"
+
+
+# ------------------------------------------------------------------------------------ resolve
+@dataclass
+class _Requirement:
+    required: bool
+    kinds: frozenset[str]
+    duration: dt.timedelta | None
+    decided_by: str
+
+
+def resolve(request: AccessRequest) -> Decision:
+    """Apply spec §3.1–3.3 to ``request`` and explain the result."""
+    trail: list[Step] = []
+    app, org, user, sign_in = request.application, request.organization, request.user, request.sign_in
+
+    def deny(level: str, message: str, policy: PolicySettings | None = None) -> Decision:
+        trail.append(Step(level, message))
+        return Decision(
+            outcome=c.DENY, mfa_required=False, allowed_authenticators=(), session_duration=None,
+            satisfied_by=None, decided_by=level, policy=policy.name if policy else None,
+            policy_id=policy.id if policy else None, app_session_duration=app.session_duration,
+            trail=tuple(trail),
+        )
+
+    # §3.1 access policies
+    if not user.is_member:
+        trail.append(Step(ACCESS, f"{user.email} is not a member of organization “{org.name}”, so no identity rule can match"))
+    matched: PolicySettings | None = None
+    for policy in request.policies:
+        ok, why = policy_matches(policy, user, sign_in)
+        if ok:
+            trail.append(Step(POLICY, f"policy “{policy.name}” ({policy.decision}) matches: {why}"))
+            matched = policy
+            break
+        trail.append(Step(POLICY, f"policy “{policy.name}” does not match: {why}"))
+    if matched is None:
+        if not request.policies:
+            return deny(ACCESS, f"application “{app.name}” has no policies, so nobody is allowed")
+        return deny(ACCESS, f"no policy of application “{app.name}” matches {user.email}, so access is refused")
+    if matched.decision == c.DENY:
+        return deny(POLICY, f"policy “{matched.name}” denies access", matched)
+    if matched.decision == c.BYPASS:
+        trail.append(Step(POLICY, f"policy “{matched.name}” bypasses identity and MFA checks"))
+        return Decision(
+            outcome=c.BYPASS, mfa_required=False, allowed_authenticators=(), session_duration=None,
+            satisfied_by=NOT_REQUIRED, decided_by=POLICY, policy=matched.name, policy_id=matched.id,
+            app_session_duration=app.session_duration, trail=tuple(trail),
+        )
+
+    # §3.2 the independent MFA requirement, most specific level first
+    req = _requirement(request, matched, trail)
+
+    def allow(satisfied_by: str, **extra) -> Decision:
+        return Decision(
+            outcome=c.ALLOW, mfa_required=req.required, allowed_authenticators=_kinds(req.kinds),
+            session_duration=req.duration, satisfied_by=satisfied_by, decided_by=req.decided_by,
+            policy=matched.name, policy_id=matched.id, app_session_duration=app.session_duration,
+            trail=tuple(trail), **extra,
+        )
+
+    if not req.required:
+        return allow(NOT_REQUIRED)
+    if not req.kinds:
+        # Required, yet no method can satisfy it: a configuration error. Refuse, never allow.
+        return deny(req.decided_by, "MFA is required but no authenticator kinds are allowed; an admin must choose "
+                    "methods for this organization or the environment", matched)
+
+    # §3.3 satisfying the requirement (methods M, duration D)
+    kinds, duration = req.kinds, req.duration
+    amr_kinds = _amr_match(request, kinds, trail)
+    if amr_kinds:
+        return allow(BY_AMR, satisfied_kind=_kinds(amr_kinds)[0],
+                     amr_matched=tuple(v for v in sign_in.amr if c.AMR_TO_KIND.get(v) in kinds))
+
+    session = _live_mfa_session(request, kinds, duration, trail)
+    if session is not None:
+        return allow(BY_MFA_SESSION, satisfied_kind=session.kind)
+
+    enrolled = _kinds(user.enrolled_kinds & kinds)
+    if enrolled:
+        trail.append(Step(SESSION, f"prompt for {_labels(enrolled)} (enrolled and allowed)"))
+        return allow(PROMPT, prompt_kinds=enrolled)
+    trail.append(Step(SESSION, f"nothing enrolled of the allowed kinds ({_labels(kinds)}): enroll one first"))
+    return allow(ENROLL)
+
+
+def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Step]) -> _Requirement:
+    app, org, env, user, sign_in = (
+        request.application, request.organization, request.environment, request.user, request.sign_in,
+    )
+    if policy.mfa.mode == c.MODE_DISABLED:
+        trail.append(Step(POLICY, f"policy “{policy.name}” disables MFA"))
+        return _Requirement(False, frozenset(), None, POLICY)
+    if policy.mfa.mode == c.MODE_CUSTOM:
+        trail.append(Step(POLICY, f"policy “{policy.name}” requires MFA with {_labels(policy.mfa.allowed_authenticators)}, "
+                                  f"valid for {_fmt(policy.mfa.session_duration)}"))
+        return _Requirement(True, policy.mfa.allowed_authenticators, policy.mfa.session_duration, POLICY)
+    if app.mfa.mode == c.MODE_DISABLED:
+        trail.append(Step(APPLICATION, f"application “{app.name}” disables MFA"))
+        return _Requirement(False, frozenset(), None, APPLICATION)
+    if app.mfa.mode == c.MODE_CUSTOM:
+        trail.append(Step(APPLICATION, f"application “{app.name}” requires MFA with {_labels(app.mfa.allowed_authenticators)}, "
+                                       f"valid for {_fmt(app.mfa.session_duration)}"))
+        return _Requirement(True, app.mfa.allowed_authenticators, app.mfa.session_duration, APPLICATION)
+
+    trail.append(Step(APPLICATION, f"policy and application “{app.name}” respect the global enforcement setting"))
+    kinds = org.allowed_authenticators
+    if not kinds and env.mfa_requirement == c.ENV_YES:
+        kinds = env.allowed_authenticators
+        methods_from = "the environment's default methods"
+    else:
+        methods_from = f"organization “{org.name}”'s methods"
+
+    if env.mfa_requirement == c.ENV_YES:
+        required, level = True, ENVIRONMENT
+        trail.append(Step(ENVIRONMENT, "the environment requires MFA for every organization (it overrides the organization switch)"))
+    elif org.mfa_required_for_all_apps:
+        required, level = True, ORGANIZATION
+        trail.append(Step(ORGANIZATION, f"organization “{org.name}” enforces MFA for all applications "
+                                        f"(environment: {env.mfa_requirement})"))
+    elif env.mfa_requirement == c.ENV_OPTIONAL and user.enrolled_kinds & kinds:
+        required, level = True, ORGANIZATION
+        trail.append(Step(ENVIRONMENT, f"the environment makes MFA optional and {user.email} opted in by enrolling "
+                                       f"{_labels(user.enrolled_kinds & kinds)}"))
+    else:
+        required, level = False, ORGANIZATION if env.mfa_requirement == c.ENV_NO else ENVIRONMENT
+        why = ("the environment makes MFA optional and nothing allowed is enrolled"
+               if env.mfa_requirement == c.ENV_OPTIONAL else "the environment does not require MFA")
+        trail.append(Step(level, f"organization “{org.name}” does not enforce MFA and {why}"))
+        return _Requirement(False, frozenset(), None, level)
+
+    # Exemptions apply on this inherited path only; a connection exemption wins over roles.
+    if sign_in.connection in org.exempt_connections:
+        trail.append(Step(EXEMPTION, f"sign-in through exempt connection “{sign_in.connection}”: no MFA"))
+        return _Requirement(False, frozenset(), None, EXEMPTION)
+    if user.roles and user.roles <= org.exempt_roles:
+        trail.append(Step(EXEMPTION, f"every role of {user.email} in “{org.name}” is exempt "
+                                     f"({', '.join(sorted(user.roles))}): no MFA"))
+        return _Requirement(False, frozenset(), None, EXEMPTION)
+    if user.roles & org.exempt_roles:
+        trail.append(Step(EXEMPTION, f"roles {', '.join(sorted(user.roles & org.exempt_roles))} are exempt but "
+                                     f"{', '.join(sorted(user.roles - org.exempt_roles))} are not: MFA applies"))
+    trail.append(Step(level, f"MFA with {methods_from}: {_labels(kinds)}, valid for {_fmt(org.session_duration)}"))
+    return _Requirement(True, kinds, org.session_duration, level)
+
+
+def _amr_match(request: AccessRequest, kinds: frozenset[str], trail: list[Step]) -> frozenset[str]:
+    org, sign_in, now = request.organization, request.sign_in, request.now
+    if not org.amr_matching_enabled:
+        return frozenset()
+    if org.has_required_aaguids:
+        trail.append(Step(AMR, "identity provider MFA is skipped: an AAGUID list is set, and amr carries no AAGUID"))
+        return frozenset()
+    if not sign_in.amr:
+        trail.append(Step(AMR, "the identity provider reported no amr values"))
+        return frozenset()
+    matched = frozenset(c.AMR_TO_KIND[v] for v in sign_in.amr if v in c.AMR_TO_KIND) & kinds
+    if not matched:
+        trail.append(Step(AMR, f"amr [{', '.join(sign_in.amr)}] maps to no allowed kind ({_labels(kinds)})"))
+        return frozenset()
+    at = sign_in.authenticated_at
+    if org.amr_session_duration == dt.timedelta(0):
+        if not sign_in.in_sign_in_flow:
+            trail.append(Step(AMR, "AMR matching duration is 0m and this is not the sign-in's own login flow"))
+            return frozenset()
+    elif at is None or at > now or now - at >= org.amr_session_duration:
+        trail.append(Step(AMR, f"the identity provider's MFA is older than the AMR matching duration "
+                               f"({_fmt(org.amr_session_duration)}) or has no usable time"))
+        return frozenset()
+    trail.append(Step(AMR, f"identity provider MFA [{', '.join(sign_in.amr)}] satisfies {_labels(matched)}"))
+    return matched
+
+
+def _live_mfa_session(request: AccessRequest, kinds: frozenset[str], duration: dt.timedelta | None,
+                      trail: list[Step]) -> MfaSession | None:
+    if duration is None or duration == dt.timedelta(0):
+        if duration == dt.timedelta(0):
+            trail.append(Step(SESSION, "authentication duration is 0m: MFA on every login flow"))
+        return None
+    now = request.now
+    live = [s for s in request.mfa_sessions
+            if s.kind in kinds and s.verified_at <= now and now - s.verified_at < duration]
+    if live:
+        best = max(live, key=lambda s: s.verified_at)
+        trail.append(Step(SESSION, f"MFA with {_labels({best.kind})} {_fmt(now - best.verified_at)} ago is within "
+                                   f"{_fmt(duration)}"))
+        return best
+    if any(s.kind in kinds for s in request.mfa_sessions):
+        trail.append(Step(SESSION, f"the last MFA with an allowed kind is older than {_fmt(duration)}"))
+    elif request.mfa_sessions:
+        used = _labels({s.kind for s in request.mfa_sessions})
+        trail.append(Step(SESSION, f"this session's MFA with {used} does not count here (allowed: {_labels(kinds)})"))
+    return None

@@ -1,0 +1,106 @@
+"""Writes to the MFA configuration. Each takes the acting user, runs atomically, validates
+through the models' ``full_clean`` (so :mod:`mfa_policies.validation` speaks), audits, and
+raises the configuration version of every application the change governs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.forms.models import model_to_dict
+
+from accounts.audit import audit_record
+
+from .models import AppPolicy, Application, Environment, Organization, Policy
+
+CONFIG_GENERATION_KEY = "mfagate:config-generation"
+
+
+def _snapshot(instance) -> dict:
+    """The editable fields as JSON values; related objects by primary key."""
+    out = {}
+    for name, value in model_to_dict(instance).items():
+        if isinstance(value, (list, tuple)) and value and hasattr(value[0], "pk"):
+            value = sorted(str(item.pk) for item in value)
+        out[name] = value
+    return json.loads(json.dumps(out, default=str))
+
+
+def configuration_changed(*, application_ids=None, organization_id=None, everything=False) -> None:
+    """Raise the ``config_version`` of the applications a change governs.
+
+    App sessions remember the version they were granted under; a higher version makes them re-run
+    the login flow (spec §3.4). The cache generation tells other processes to reload their tables.
+    """
+    apps = Application.objects.all()
+    if not everything:
+        if organization_id is not None:
+            apps = apps.filter(organization_id=organization_id)
+        elif application_ids is not None:
+            apps = apps.filter(pk__in=list(application_ids))
+        else:
+            return
+    apps.update(config_version=F("config_version") + 1)
+
+    def bump_generation():
+        try:
+            cache.incr(CONFIG_GENERATION_KEY)
+        except ValueError:
+            cache.set(CONFIG_GENERATION_KEY, 2, timeout=None)
+
+    transaction.on_commit(bump_generation)
+
+
+@transaction.atomic
+def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_address: str | None = None):
+    """Validate and save an Environment, Organization, Application or Policy, with its audit row.
+
+    ``m2m`` maps many-to-many field names to the new sets (e.g. ``{"exempt_roles": [...]}``);
+    they are written after the row. Raises ``ValidationError`` (naming fields) and writes nothing.
+    """
+    model = type(instance)
+    before = None
+    if instance.pk is not None and model.objects.filter(pk=instance.pk).exists():
+        before = _snapshot(model.objects.get(pk=instance.pk))
+    instance.full_clean()
+    instance.save()
+    for name, values in (m2m or {}).items():
+        getattr(instance, name).set(values)
+    after = _snapshot(instance)
+    if before == after:
+        return instance
+    audit_record(
+        actor=acting_user, action=f"{model._meta.model_name}.{'update' if before else 'create'}", obj=instance,
+        ip_address=ip_address, before=before, after=after,
+    )
+    if isinstance(instance, Environment):
+        configuration_changed(everything=True)
+    elif isinstance(instance, Organization):
+        configuration_changed(organization_id=instance.pk)
+    elif isinstance(instance, Application):
+        configuration_changed(application_ids=[instance.pk])
+    elif isinstance(instance, Policy):
+        configuration_changed(application_ids=list(instance.app_policies.values_list("application_id", flat=True)))
+    return instance
+
+
+@transaction.atomic
+def policy_attach(*, acting_user, application: Application, policy: Policy, precedence: int,
+                  ip_address: str | None = None) -> AppPolicy:
+    """Attach ``policy`` to ``application`` at ``precedence`` (or move it there)."""
+    link = AppPolicy.objects.filter(application=application, policy=policy).first()
+    before = {"precedence": link.precedence} if link else None
+    if link is None:
+        link = AppPolicy(application=application, policy=policy, precedence=precedence)
+    link.precedence = precedence
+    link.full_clean()
+    link.save()
+    if before != {"precedence": precedence}:
+        audit_record(actor=acting_user, action="policy.attach", obj=link, ip_address=ip_address,
+                     before=before, after={"application": application.name, "policy": policy.name,
+                                           "precedence": precedence})
+        configuration_changed(application_ids=[application.pk])
+    return link
