@@ -145,6 +145,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mfagate <no-reply@mf
 # django-otp
 OTP_TOTP_ISSUER = "mfagate"
 
+# WebAuthn (enrollment/webauthn.py). The RP id is the site's host name; origins are exact.
+MFAGATE_WEBAUTHN_RP_ID = env.str("MFAGATE_WEBAUTHN_RP_ID", default="localhost")
+MFAGATE_WEBAUTHN_RP_NAME = env.str("MFAGATE_WEBAUTHN_RP_NAME", default="mfagate")
+MFAGATE_WEBAUTHN_ORIGINS = env.list("MFAGATE_WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+# Extra attestation roots trusted besides the FIDO metadata (PEM strings or file paths).
+MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = env.list("MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS", default=[])
+
 
 
 

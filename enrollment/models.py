@@ -60,3 +60,24 @@ class Authenticator(models.Model):
     @property
     def is_webauthn(self) -> bool:
         return self.kind in (c.SECURITY_KEY, c.BIOMETRICS)
+
+
+class VerificationThrottle(models.Model):
+    """Consecutive failed MFA verifications of one account, across all its authenticators.
+
+    Keyed on the user, never on the client address (SECURITY rows 3, 4). A success resets it;
+    see :mod:`enrollment.throttle` for the delays and the hard lock.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "MFA verification throttle"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.consecutive_failures} consecutive failures"

@@ -1,0 +1,81 @@
+"""Account-level throttling of MFA verification (SECURITY rows 3 and 4).
+
+One consecutive-failure counter per user, shared by every authenticator (TOTP and WebAuthn) and
+by every client address. After :data:`FREE_ATTEMPTS` failures each further attempt waits
+``2 ** (failures - FREE_ATTEMPTS)`` seconds after the last failure, at most :data:`MAX_DELAY`;
+at :data:`HARD_LOCK_AT` consecutive failures the account is locked for :data:`LOCK_COOL_DOWN`.
+A success resets the counter.
+
+Failures are recorded in their own transaction so that the caller's rollback cannot erase them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from mfa_policies import clock
+
+from .messages import EnrollmentError
+from .models import VerificationThrottle
+
+FREE_ATTEMPTS = 5
+MAX_DELAY = dt.timedelta(minutes=15)
+HARD_LOCK_AT = 100
+LOCK_COOL_DOWN = dt.timedelta(hours=1)
+
+
+def _delay(failures: int) -> dt.timedelta:
+    if failures < FREE_ATTEMPTS:
+        return dt.timedelta(0)
+    exponent = failures - FREE_ATTEMPTS
+    if exponent >= 10:  # 2**10 s > 15 min already; avoid huge numbers
+        return MAX_DELAY
+    return min(dt.timedelta(seconds=2**exponent), MAX_DELAY)
+
+
+def _wait_text(delta: dt.timedelta) -> str:
+    seconds = max(1, int(delta.total_seconds() + 0.999))
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{(seconds + 59) // 60} minutes"
+
+
+def check_allowed(user) -> None:
+    """Raise ``EnrollmentError("throttled" | "locked")`` if ``user`` must wait before trying."""
+    row = VerificationThrottle.objects.filter(user=user).first()
+    if row is None or row.consecutive_failures == 0:
+        return
+    now = clock.now()
+    if row.locked_until and now < row.locked_until:
+        raise EnrollmentError("locked", until=row.locked_until.strftime("%Y-%m-%d %H:%M UTC"))
+    if row.locked_until and now >= row.locked_until:
+        return  # the cool-down is over: the next attempt is allowed (a failure re-locks)
+    allowed_at = (row.last_failure_at or now) + _delay(row.consecutive_failures)
+    if now < allowed_at:
+        raise EnrollmentError("throttled", wait=_wait_text(allowed_at - now))
+
+
+def record_failure(user) -> int:
+    """Count one failed verification; returns the consecutive count."""
+    now = clock.now()
+    with transaction.atomic():
+        VerificationThrottle.objects.get_or_create(user=user)
+        row = VerificationThrottle.objects.select_for_update().get(user=user)
+        if row.locked_until and now >= row.locked_until:
+            # After the cool-down the account gets a fresh, short series before locking again.
+            row.consecutive_failures = HARD_LOCK_AT - FREE_ATTEMPTS
+            row.locked_until = None
+        row.consecutive_failures += 1
+        row.last_failure_at = now
+        if row.consecutive_failures >= HARD_LOCK_AT:
+            row.locked_until = now + LOCK_COOL_DOWN
+        row.save()
+        return row.consecutive_failures
+
+
+def record_success(user) -> None:
+    VerificationThrottle.objects.filter(user=user).exclude(consecutive_failures=0).update(
+        consecutive_failures=0, last_failure_at=None, locked_until=None
+    )
