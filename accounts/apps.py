@@ -5,3 +5,8 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Users and audit"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import receivers
+
+        receivers.connect()

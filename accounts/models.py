@@ -41,6 +41,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    mfa_generation = models.PositiveBigIntegerField(
+        default=1, editable=False,
+        help_text="Raised whenever one of the user's authenticators is removed; app sessions granted "
+        "under an older generation check their authenticator again (spec §3.4).",
+    )
 
     objects = UserManager()
 

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "mfa_policies.middleware.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +121,13 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+
+# Access tokens for app sessions (mfa_policies.tokens): an EC P-256 private key in PEM; when
+# empty, one is generated once into var/jwt-key.pem (mode 0600).
+MFAGATE_JWT_PRIVATE_KEY = env.str("MFAGATE_JWT_PRIVATE_KEY", default="", multiline=True)
+MFAGATE_JWT_ISSUER = env.str("MFAGATE_JWT_ISSUER", default="http://localhost:8000")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

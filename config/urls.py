@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mfa_policies import mfa_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("mfa/", include("mfa_policies.mfa_urls")),
+    path("demo/", include("mfa_policies.demo_urls")),
+    path(".well-known/jwks.json", mfa_views.jwks, name="jwks"),
 ]

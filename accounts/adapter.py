@@ -1,0 +1,69 @@
+"""django-allauth adapters: every sign-in records its connection, the IdP's ``amr`` and the time.
+
+- email + password → connection ``password``; allauth's login by code → ``email_otp``;
+- a social (enterprise) login → the :class:`~mfa_policies.models.Connection` whose
+  ``provider_id`` is the allauth provider id (``unregistered:<provider>`` when none is, so no
+  exemption can apply by accident), with ``amr`` and ``auth_time`` from the ID token.
+
+The record is written in :meth:`AccountAdapter.post_login`, after Django's ``login()`` rotated the
+session key; see :func:`mfa_policies.session_state.record_sign_in`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+from mfa_policies import constants as c
+from mfa_policies.session_state import record_sign_in
+
+log = logging.getLogger("mfagate.signin")
+
+_ALLAUTH_METHOD_TO_CONNECTION = {
+    "password": c.CONNECTION_PASSWORD,
+    "password_reset": c.CONNECTION_PASSWORD,
+    "code": c.CONNECTION_EMAIL_OTP,
+}
+
+
+def connection_for_provider(provider_id: str) -> str:
+    from mfa_policies.models import Connection
+
+    key = Connection.objects.filter(provider_id=provider_id).values_list("key", flat=True).first()
+    return key or f"unregistered:{provider_id}"
+
+
+def id_token_claims(sociallogin) -> dict:
+    data = getattr(sociallogin.account, "extra_data", None) or {}
+    claims = data.get("id_token") if isinstance(data, dict) else None
+    return claims if isinstance(claims, dict) else {}
+
+
+def record_allauth_sign_in(request, user, sociallogin=None) -> None:
+    """Record the sign-in that allauth just completed for ``user``."""
+    if sociallogin is not None:
+        claims = id_token_claims(sociallogin)
+        record_sign_in(request, connection=connection_for_provider(sociallogin.account.provider),
+                       amr=claims.get("amr"), auth_time=claims.get("auth_time"))
+        return
+    records = get_authentication_records(request, user)
+    method = records[-1].get("method") if records else None
+    connection = _ALLAUTH_METHOD_TO_CONNECTION.get(method)
+    if connection is None:
+        log.warning("sign-in of %s by unknown allauth method %r; no connection recorded", user.pk, method)
+        connection = f"unknown:{method}"
+    record_sign_in(request, connection=connection)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def post_login(self, request, user, *, signal_kwargs=None, **kwargs):
+        record_allauth_sign_in(request, user, (signal_kwargs or {}).get("sociallogin"))
+        return super().post_login(request, user, signal_kwargs=signal_kwargs, **kwargs)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Enterprise connections sign existing users in; the sign-in itself is recorded by
+    :class:`AccountAdapter` (``post_login`` receives the ``sociallogin``)."""

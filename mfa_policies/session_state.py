@@ -1,0 +1,225 @@
+"""What a browser session remembers about authentication — the one module that reads and writes
+mfagate's keys in ``request.session``.
+
+- the **sign-in** (connection, the IdP's ``amr``, when that authentication happened, and whether the
+  sign-in's own login flow is still to run — for an AMR matching duration of ``0m``);
+- **MFA sessions**: independent MFA completed in this browser session, one entry per method;
+- **app sessions**: per application, granted after a successful login flow;
+- the **pending challenge**: which app the MFA challenge is for and where to go afterwards.
+
+Nothing here ever holds a password or a code (SECURITY row 23). Times are stored as POSIX
+seconds so the hot path compares floats without parsing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from . import clock
+from .resolution import MfaSession, SignIn
+
+log = logging.getLogger("mfagate.session")
+
+SIGN_IN_KEY = "mfagate.sign_in"
+MFA_KEY = "mfagate.mfa"
+APPS_KEY = "mfagate.apps"
+PENDING_KEY = "mfagate.pending"
+
+#: The sign-in's own login flow must start this soon after the sign-in to count as "that very
+#: sign-in" for an AMR matching duration of ``0m``; a pending challenge lives this long.
+SIGN_IN_FLOW_WINDOW = dt.timedelta(minutes=10)
+PENDING_LIFETIME = dt.timedelta(minutes=10)
+#: An IdP ``auth_time`` this far in the future is clock skew; further is nonsense.
+AUTH_TIME_SKEW = dt.timedelta(minutes=2)
+
+
+def _ts(at: dt.datetime) -> float:
+    return at.timestamp()
+
+
+def _dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+
+
+# ---------------------------------------------------------------------------------- sign-in
+def clean_amr(value: Any) -> tuple[str, ...]:
+    """The IdP's ``amr`` as a tuple of strings. A non-list is rejected (treated as empty, logged);
+    non-string items are dropped. Values are kept exactly (RFC 8176 values are case-sensitive)."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        log.warning("rejected an amr claim that is not a list: %r", value)
+        return ()
+    cleaned = tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))
+    if len(cleaned) != len(value):
+        log.warning("dropped non-string or repeated amr values from %r", value)
+    return cleaned
+
+
+def clean_auth_time(value: Any, *, now: dt.datetime) -> dt.datetime:
+    """The IdP's ``auth_time`` when present and sane (a number, not in the future beyond a small
+    skew), else ``now``. Never later than ``now``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if value is not None:
+            log.warning("ignored an auth_time that is not a number: %r", value)
+        return now
+    try:
+        at = _dt(float(value))
+    except (OverflowError, OSError, ValueError):
+        log.warning("ignored an auth_time out of range: %r", value)
+        return now
+    if at > now + AUTH_TIME_SKEW:
+        log.warning("ignored an auth_time in the future: %s", at.isoformat())
+        return now
+    return min(at, now)
+
+
+def record_sign_in(request, *, connection: str, amr: Any = (), auth_time: Any = None) -> None:
+    """Remember how this browser session signed in; forget app sessions and any pending challenge
+    granted under an earlier sign-in. Call right after Django's ``login()`` (which rotated the
+    session key)."""
+    now = clock.now()
+    request.session[SIGN_IN_KEY] = {
+        "connection": connection,
+        "amr": list(clean_amr(amr)),
+        "at": _ts(clean_auth_time(auth_time, now=now)),
+        "signed_in_at": _ts(now),
+        "fresh": True,
+    }
+    request.session.pop(APPS_KEY, None)
+    request.session.pop(PENDING_KEY, None)
+
+
+def sign_in_context(request, *, now: dt.datetime, consume: bool) -> SignIn:
+    """The resolver's :class:`SignIn` for this session. ``consume=True`` marks the sign-in's own
+    login flow as done, so a ``0m`` AMR duration accepts the IdP's MFA once only.
+
+    A session without a sign-in record (it should not happen: every login records one) has no
+    connection and no ``amr``, so no exemption or AMR match can apply to it.
+    """
+    record = request.session.get(SIGN_IN_KEY)
+    if not isinstance(record, dict):
+        return SignIn(connection="", amr=(), authenticated_at=None, in_sign_in_flow=False)
+    fresh = bool(record.get("fresh")) and now - _dt(record.get("signed_in_at", 0)) < SIGN_IN_FLOW_WINDOW
+    if consume and record.get("fresh"):
+        record = {**record, "fresh": False}
+        request.session[SIGN_IN_KEY] = record
+    return SignIn(
+        connection=record.get("connection", ""),
+        amr=clean_amr(record.get("amr")),
+        authenticated_at=_dt(record["at"]) if record.get("at") is not None else None,
+        in_sign_in_flow=fresh,
+    )
+
+
+def sign_in_record(request) -> dict:
+    """The raw sign-in record, for display (demo pages) and tokens."""
+    record = request.session.get(SIGN_IN_KEY)
+    return record if isinstance(record, dict) else {}
+
+
+# ------------------------------------------------------------------------------ MFA sessions
+def record_mfa(request, *, kind: str, authenticator_id: str, at: dt.datetime | None = None) -> None:
+    """Remember a completed independent MFA with ``kind`` (one entry per kind, the latest wins)."""
+    entries = [e for e in request.session.get(MFA_KEY, []) if e.get("kind") != kind]
+    entries.append({"kind": kind, "at": _ts(at or clock.now()), "authenticator_id": str(authenticator_id)})
+    request.session[MFA_KEY] = entries
+
+
+def mfa_sessions(request, *, existing_authenticator_ids: set[str] | None = None) -> tuple[MfaSession, ...]:
+    """This session's MFA sessions. With ``existing_authenticator_ids``, those made with an
+    authenticator that no longer exists are forgotten (spec §3.4)."""
+    entries = request.session.get(MFA_KEY, [])
+    if existing_authenticator_ids is not None:
+        kept = [e for e in entries if e.get("authenticator_id") in existing_authenticator_ids]
+        if len(kept) != len(entries):
+            request.session[MFA_KEY] = kept
+        entries = kept
+    return tuple(
+        MfaSession(kind=e["kind"], verified_at=_dt(e["at"]), authenticator_id=e.get("authenticator_id", ""))
+        for e in entries
+    )
+
+
+def mfa_authenticator_ids(request) -> set[str]:
+    return {e.get("authenticator_id", "") for e in request.session.get(MFA_KEY, [])} - {""}
+
+
+# ------------------------------------------------------------------------------ app sessions
+@dataclass(frozen=True)
+class AppSession:
+    """An app session as stored: see :func:`grant_app_session`."""
+
+    app_id: int
+    granted_at: float
+    expires_at: float
+    config_version: int
+    authenticator_id: str
+    user_generation: int
+    token: str
+    claims: dict
+    decision: dict
+
+
+def grant_app_session(request, *, app_id: int, granted_at: dt.datetime, expires_at: dt.datetime,
+                      config_version: int, authenticator_id: str, user_generation: int, token: str,
+                      claims: dict, decision: dict) -> None:
+    apps = dict(request.session.get(APPS_KEY, {}))
+    apps[str(app_id)] = {
+        "granted_at": _ts(granted_at),
+        "expires_at": _ts(expires_at),
+        "config_version": config_version,
+        "authenticator_id": authenticator_id,
+        "user_generation": user_generation,
+        "user_id": str(request.user.pk),
+        "token": token,
+        "claims": claims,
+        "decision": decision,
+    }
+    request.session[APPS_KEY] = apps
+
+
+def app_session(request, app_id: int) -> dict | None:
+    """The stored app session for ``app_id`` (expired or not), or ``None``. No database access
+    beyond loading the session itself."""
+    apps = request.session.get(APPS_KEY)
+    if not apps:
+        return None
+    return apps.get(str(app_id))
+
+
+def app_session_refresh_generation(request, app_id: int, generation: int) -> None:
+    apps = dict(request.session.get(APPS_KEY, {}))
+    if str(app_id) in apps:
+        apps[str(app_id)] = {**apps[str(app_id)], "user_generation": generation}
+        request.session[APPS_KEY] = apps
+
+
+def drop_app_session(request, app_id: int) -> None:
+    apps = dict(request.session.get(APPS_KEY, {}))
+    if apps.pop(str(app_id), None) is not None:
+        request.session[APPS_KEY] = apps
+
+
+# --------------------------------------------------------------------------- pending challenge
+def set_pending(request, *, app_id: int, next_url: str) -> None:
+    request.session[PENDING_KEY] = {"app_id": app_id, "next": next_url, "at": _ts(clock.now())}
+
+
+def pending(request) -> dict | None:
+    """The pending challenge, or ``None`` when there is none or it is older than 10 minutes
+    (an expired one is forgotten: the user starts over from the app)."""
+    record = request.session.get(PENDING_KEY)
+    if not isinstance(record, dict):
+        return None
+    if clock.now() - _dt(record.get("at", 0)) >= PENDING_LIFETIME:
+        request.session.pop(PENDING_KEY, None)
+        return None
+    return record
+
+
+def clear_pending(request) -> None:
+    request.session.pop(PENDING_KEY, None)
