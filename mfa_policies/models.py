@@ -45,6 +45,8 @@ class Environment(models.Model):
 
     def save(self, *args, **kwargs):
         self.pk = self.SINGLETON_PK
+        if self._state.adding and type(self).objects.filter(pk=self.pk).exists():
+            self._state.adding = False  # there is one row: this save replaces it
         super().save(*args, **kwargs)
 
     @classmethod
@@ -134,11 +136,13 @@ class AaguidItem(models.Model):
     def __str__(self) -> str:
         return f"{self.value} {self.description}".strip()
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalise before the length check, so dashed and upper-case AAGUIDs are accepted.
         try:
             self.value = validation.normalize_aaguid(self.value)
         except ValueError as exc:
             validation.raise_if_errors({"value": [str(exc)]})
+        super().clean_fields(exclude=exclude)
 
 
 class Organization(models.Model):
@@ -156,10 +160,12 @@ class Organization(models.Model):
         "Methods", default=list, blank=True,
         help_text="Empty means independent MFA is off for this organization.",
     )
-    session_duration = models.CharField("Authentication duration", max_length=16, default=c.DEFAULT_DURATION)
+    session_duration = models.CharField(
+        "Authentication duration", max_length=16, default=c.DEFAULT_DURATION, blank=True
+    )
     amr_matching_enabled = models.BooleanField("Use identity provider MFA", default=False)
     amr_session_duration = models.CharField(
-        "AMR matching duration", max_length=16, default=c.DEFAULT_DURATION
+        "AMR matching duration", max_length=16, default=c.DEFAULT_DURATION, blank=True
     )
     required_aaguids = models.ForeignKey(
         AaguidList, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -226,7 +232,9 @@ class Application(MfaConfigFields):
         default=list, blank=True,
         help_text="Paths this application covers, e.g. /demo/a/. The longest matching prefix wins.",
     )
-    session_duration = models.CharField("App session duration", max_length=16, default=c.DEFAULT_DURATION)
+    session_duration = models.CharField(
+        "App session duration", max_length=16, default=c.DEFAULT_DURATION, blank=True
+    )
     policies = models.ManyToManyField("Policy", through="AppPolicy", related_name="applications", blank=True)
     config_version = models.PositiveBigIntegerField(
         default=1, editable=False,

@@ -87,7 +87,7 @@ def user_facts(user, org: Organization) -> r.UserFacts:
     role_rows = list(
         Membership.objects.filter(user=user, organization=org).values_list("roles__key", flat=True)
     )
-    kinds = Authenticator.objects.filter(user=user).values_list("kind", flat=True).distinct()
+    kinds = Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct()
     return r.UserFacts(
         email=user.email,
         is_member=bool(role_rows),

@@ -187,7 +187,7 @@ def application_errors(app) -> Errors:
                  f"path_prefixes: “{prefix}” must be a path starting with / with no spaces, query or fragment.")
     if len(set(prefixes)) != len(prefixes):
         _add(errors, "path_prefixes", "path_prefixes: each prefix may be listed once.")
-    if "path_prefixes" not in errors and prefixes:
+    if prefixes:
         taken = {}
         for other in Application.objects.exclude(pk=app.pk).only("name", "path_prefixes"):
             for prefix in other.path_prefixes or []:

@@ -29,6 +29,12 @@ class Clock:
         return self.set(self.now + dt.timedelta(**delta))
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 at production cost makes every test user take ~0.3 s; tests don't measure hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def clock():
     c_ = Clock(dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.timezone.utc))

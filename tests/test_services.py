@@ -1,0 +1,82 @@
+"""Configuration writes: validated, audited in the same transaction, and they revoke app sessions."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.models import AuditEvent
+from mfa_policies import constants as c
+from mfa_policies.models import Application, Organization
+from mfa_policies.services import configuration_save, policy_attach
+
+
+def test_saving_an_organization_audits_and_raises_its_apps_config_version(make_org, make_app, make_user):
+    admin = make_user("admin@x.test", is_staff=True)
+    org = make_org()
+    app, other_app = make_app(org), make_app(make_org())
+    org.session_duration = "1h"
+    configuration_save(acting_user=admin, instance=org, ip_address="203.0.113.9")
+    event = AuditEvent.objects.get(action="organization.update")
+    assert event.actor == admin and event.ip_address == "203.0.113.9"
+    assert event.before["session_duration"] == "24h" and event.after["session_duration"] == "1h"
+    assert Application.objects.get(pk=app.pk).config_version == app.config_version + 1
+    assert Application.objects.get(pk=other_app.pk).config_version == other_app.config_version
+
+
+def test_an_invalid_change_writes_nothing(make_org, make_user):
+    admin = make_user(is_staff=True)
+    org = make_org()
+    org.session_duration = "forever"
+    with pytest.raises(ValidationError):
+        configuration_save(acting_user=admin, instance=org)
+    assert Organization.objects.get(pk=org.pk).session_duration == "24h"
+    assert not AuditEvent.objects.exists()
+
+
+def test_exempt_roles_are_audited_as_part_of_the_change(make_org, make_role, make_user):
+    admin = make_user(is_staff=True)
+    org = make_org()
+    role = make_role("admin")
+    configuration_save(acting_user=admin, instance=org, m2m={"exempt_roles": [role]})
+    event = AuditEvent.objects.get()
+    assert event.after["exempt_roles"] == [str(role.pk)] and event.before["exempt_roles"] == []
+
+
+def test_an_unchanged_save_is_not_audited(make_org, make_user):
+    org = make_org()
+    configuration_save(acting_user=make_user(), instance=org)
+    assert not AuditEvent.objects.exists()
+
+
+def test_changing_a_policy_revokes_the_apps_it_is_attached_to(make_org, make_app, make_policy, make_user):
+    admin = make_user(is_staff=True)
+    org = make_org()
+    app, unrelated = make_app(org), make_app(org)
+    policy = make_policy(org, apps=[app])
+    policy.mfa_mode = c.MODE_DISABLED
+    configuration_save(acting_user=admin, instance=policy)
+    assert Application.objects.get(pk=app.pk).config_version == app.config_version + 1
+    assert Application.objects.get(pk=unrelated.pk).config_version == unrelated.config_version
+
+
+def test_attaching_a_policy_of_another_organization_is_refused(make_org, make_app, make_policy, make_user):
+    app = make_app(make_org())
+    foreign = make_policy(make_org())
+    with pytest.raises(ValidationError, match="its own organization"):
+        policy_attach(acting_user=make_user(), application=app, policy=foreign, precedence=1)
+    assert not app.app_policies.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_rows_cannot_be_written_outside_the_changes_transaction(make_user):
+    from django.db import transaction
+
+    from accounts.audit import audit_record
+
+    actor = make_user()
+    with pytest.raises(RuntimeError, match="same transaction"):
+        audit_record(actor=actor, action="probe", object_type="x")
+    with transaction.atomic():
+        audit_record(actor=actor, action="probe", object_type="x")
+    assert AuditEvent.objects.filter(action="probe").count() == 1

@@ -1,0 +1,168 @@
+"""Validation gives messages naming the field, and refuses impossible combinations."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from mfa_policies import constants as c
+from mfa_policies.models import AaguidItem, AaguidList, Application, Environment, Policy
+from mfa_policies.validation import normalize_aaguid
+
+
+def errors_of(obj) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as excinfo:
+        obj.full_clean()
+    return excinfo.value.message_dict
+
+
+@pytest.mark.parametrize("field", ["session_duration", "amr_session_duration"])
+@pytest.mark.parametrize("bad", ["1d", "721h", "30s", "", "1h60m", "abc"])
+def test_organization_durations_name_the_field(make_org, field, bad):
+    org = make_org()
+    setattr(org, field, bad)
+    errors = errors_of(org)
+    assert field in errors and errors[field][0].startswith(field)
+
+
+def test_unknown_method_is_refused_by_name(make_org):
+    org = make_org()
+    org.allowed_authenticators = ["totp", "sms"]
+    assert "'sms'" in errors_of(org)["allowed_authenticators"][0]
+
+
+def test_methods_are_stored_in_canonical_order(make_org):
+    org = make_org(allowed_authenticators=["biometrics", "totp"])
+    assert org.allowed_authenticators == ["totp", "biometrics"]
+
+
+def test_enforcing_for_all_apps_needs_a_method(make_org):
+    org = make_org(allowed_authenticators=[])
+    org.mfa_required_for_all_apps = True
+    assert "at least one method" in errors_of(org)["mfa_required_for_all_apps"][0]
+
+
+def test_amr_matching_and_an_aaguid_list_cannot_both_be_on(make_org):
+    org = make_org()
+    aaguids = AaguidList.objects.create(organization=org, name="Keys")
+    org.required_aaguids = aaguids
+    org.amr_matching_enabled = True
+    assert "cannot both be on" in errors_of(org)["amr_matching_enabled"][0]
+
+
+def test_an_aaguid_list_of_another_organization_is_refused(make_org):
+    org, other = make_org(), make_org()
+    org.required_aaguids = AaguidList.objects.create(organization=other, name="Theirs")
+    assert "another organization" in errors_of(org)["required_aaguids"][0]
+
+
+def test_custom_needs_independent_mfa_on(make_org):
+    org = make_org(allowed_authenticators=[])
+    app = Application(organization=org, name="A", mfa_mode=c.MODE_CUSTOM,
+                      mfa_allowed_authenticators=["totp"], mfa_session_duration="1h")
+    assert "independent MFA turned on" in errors_of(app)["mfa_mode"][0]
+
+
+def test_custom_needs_methods_and_a_valid_duration(make_org):
+    org = make_org()
+    app = Application(organization=org, name="A", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[],
+                      mfa_session_duration="2 hours")
+    errors = errors_of(app)
+    assert "at least one method" in errors["mfa_allowed_authenticators"][0]
+    assert errors["mfa_session_duration"][0].startswith("mfa_session_duration")
+
+
+def test_turning_independent_mfa_off_is_refused_while_custom_settings_exist_and_names_them(
+        make_org, make_app, make_policy):
+    org = make_org()
+    make_app(org, "Payroll", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=["totp"], mfa_session_duration="1h")
+    make_policy(org, "Admins", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=["security_key"],
+                mfa_session_duration="1h")
+    org.allowed_authenticators = []
+    message = errors_of(org)["allowed_authenticators"][0]
+    assert "application “Payroll”" in message and "policy “Admins”" in message
+
+
+def test_switching_enforcement_off_is_refused_while_the_environment_says_yes(make_org):
+    org = make_org(mfa_required_for_all_apps=True)
+    env = Environment.load()
+    env.mfa_requirement, env.allowed_authenticators = c.ENV_YES, ["totp"]
+    env.save()
+    org.mfa_required_for_all_apps = False
+    assert "environment requires MFA" in errors_of(org)["mfa_required_for_all_apps"][0]
+
+
+def test_environment_yes_needs_default_methods(db):
+    env = Environment.load()
+    env.mfa_requirement = c.ENV_YES
+    env.allowed_authenticators = []
+    assert "allowed_authenticators" in errors_of(env)
+
+
+def test_environment_is_a_singleton(db):
+    Environment.load()
+    other = Environment(mfa_requirement=c.ENV_OPTIONAL)
+    other.save()
+    assert Environment.objects.count() == 1 and Environment.load().mfa_requirement == c.ENV_OPTIONAL
+
+
+@pytest.mark.parametrize("raw, normalized", [
+    ("8c39ee867f9a4a959ba3f6b097e5c2ee", "8c39ee867f9a4a959ba3f6b097e5c2ee"),
+    ("8C39EE86-7F9A-4A95-9BA3-F6B097E5C2EE", "8c39ee867f9a4a959ba3f6b097e5c2ee"),
+    (" 01020304-0506-0708-0102-030405060708 ", "01020304050607080102030405060708"),
+])
+def test_aaguids_are_normalized(raw, normalized):
+    assert normalize_aaguid(raw) == normalized
+
+
+@pytest.mark.parametrize("bad", ["", "8c39ee86", "zz39ee867f9a4a959ba3f6b097e5c2ee", "8c39ee867f9a4a959ba3f6b097e5c2ee00"])
+def test_bad_aaguids_are_refused_naming_the_field(make_org, bad):
+    aaguids = AaguidList.objects.create(organization=make_org(), name="Keys")
+    errors = errors_of(AaguidItem(aaguid_list=aaguids, value=bad))
+    assert "not an AAGUID" in errors["value"][0]
+
+
+def test_aaguid_item_is_stored_normalized(make_org):
+    aaguids = AaguidList.objects.create(organization=make_org(), name="Keys")
+    item = AaguidItem(aaguid_list=aaguids, value="8C39EE86-7F9A-4A95-9BA3-F6B097E5C2EE")
+    item.full_clean()
+    item.save()
+    assert item.value == "8c39ee867f9a4a959ba3f6b097e5c2ee"
+
+
+@pytest.mark.parametrize("rules, field, fragment", [
+    ([], "include", "at least one include rule"),
+    ([{"selector": "colour", "value": "blue"}], "include", "unknown selector"),
+    ([{"selector": "email", "value": "not-an-email"}], "include", "not an email address"),
+    ([{"selector": "role", "value": "ghost"}], "include", "no role with key"),
+    ([{"selector": "connection", "value": "ghost"}], "include", "no connection with key"),
+    ([{"selector": "auth_method", "value": "HWK"}], "include", "lowercase"),
+    ([{"selector": "everyone", "value": "x"}], "include", "takes no value"),
+    ([{"selector": "email"}], "include", "needs a value"),
+    ("everyone", "include", "must be a list"),
+    ([["email", "a@b.test"]], "include", "must be an object"),
+])
+def test_policy_rules_are_checked(make_org, rules, field, fragment):
+    policy = Policy(organization=make_org(), name="P", include=rules)
+    assert fragment in " ".join(errors_of(policy)[field])
+
+
+def test_custom_mfa_is_for_allow_policies_only(make_org):
+    policy = Policy(organization=make_org(), name="P", decision=c.DENY,
+                    include=[{"selector": "everyone", "value": ""}], mfa_mode=c.MODE_CUSTOM,
+                    mfa_allowed_authenticators=["totp"], mfa_session_duration="1h")
+    assert "Allow policies only" in errors_of(policy)["mfa_mode"][0]
+
+
+def test_policy_emails_are_lowercased(make_org):
+    policy = Policy(organization=make_org(), name="P", include=[{"selector": "email", "value": "P1@Demo.Test"}])
+    policy.full_clean()
+    assert policy.include == [{"selector": "email", "value": "p1@demo.test"}]
+
+
+def test_path_prefixes_must_be_paths_and_not_taken(make_org, make_app):
+    org = make_org()
+    make_app(org, "A", path_prefixes=["/a/"])
+    errors = errors_of(Application(organization=org, name="B", path_prefixes=["/a/", "b/"]))
+    joined = " ".join(errors["path_prefixes"])
+    assert "already covered by application “A”" in joined and "“b/” must be a path" in joined
