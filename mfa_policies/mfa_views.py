@@ -106,7 +106,7 @@ def webauthn_options(request):
                                                           purpose=WEBAUTHN_PURPOSE)
     except verification.VerificationError as exc:
         return _json_error(exc.message)
-    return JsonResponse(options)
+    return JsonResponse({"ok": True, "options": options})
 
 
 @never_cache
