@@ -1,0 +1,164 @@
+"""The admin site for the MFA configuration.
+
+Saves go through :func:`mfa_policies.services.configuration_save` (validated, audited, and raising
+the configuration version of the applications they govern), with the many-to-many fields in the
+same call, so an admin edit is one audited change.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from . import constants as c
+from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
+from .services import configuration_changed, configuration_save
+
+
+class KindsField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(choices=c.AUTHENTICATOR_CHOICES, **kwargs)
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """Saves the row and its many-to-many fields in one audited service call."""
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its many-to-many fields in save_related
+
+    def save_related(self, request, form, formsets, change):
+        m2m = {
+            field.name: form.cleaned_data[field.name]
+            for field in form.instance._meta.many_to_many
+            if field.name in form.cleaned_data and field.remote_field.through._meta.auto_created
+        }
+        configuration_save(acting_user=request.user, instance=form.instance, m2m=m2m,
+                           ip_address=request.META.get("REMOTE_ADDR"))
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if any(formset.has_changed() for formset in formsets) and isinstance(form.instance, Application):
+            configuration_changed(application_ids=[form.instance.pk])
+
+
+class EnvironmentForm(forms.ModelForm):
+    allowed_authenticators = KindsField(label="Default methods")
+
+    class Meta:
+        model = Environment
+        fields = ["mfa_requirement", "allowed_authenticators"]
+        widgets = {"mfa_requirement": forms.RadioSelect}
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(ServiceSavedAdmin):
+    form = EnvironmentForm
+
+    def has_add_permission(self, request):
+        return not Environment.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrganizationForm(forms.ModelForm):
+    allowed_authenticators = KindsField(label="Methods", help_text="None selected: independent MFA is off.")
+
+    class Meta:
+        model = Organization
+        fields = "__all__"
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ServiceSavedAdmin):
+    form = OrganizationForm
+    list_display = ["name", "account_id", "mfa_required_for_all_apps", "auth_domain"]
+    search_fields = ["name", "account_id", "auth_domain"]
+    readonly_fields = ["account_id"]
+    filter_horizontal = ["exempt_roles", "exempt_connections"]
+    fieldsets = (
+        (None, {"fields": ("name", "account_id", "auth_domain")}),
+        ("Multi-factor auth", {"fields": ("mfa_required_for_all_apps", "allowed_authenticators", "session_duration",
+                                          "amr_matching_enabled", "amr_session_duration", "required_aaguids")}),
+        ("Exemptions", {"fields": ("exempt_roles", "exempt_connections")}),
+    )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "exempt_connections":
+            kwargs["queryset"] = Connection.objects.filter(kind__in=c.ENTERPRISE_CONNECTION_KINDS)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class MfaConfigForm(forms.ModelForm):
+    mfa_allowed_authenticators = KindsField(label="MFA methods")
+
+
+class AppPolicyInline(admin.TabularInline):
+    model = AppPolicy
+    extra = 0
+    autocomplete_fields = ["policy"]
+
+
+class ApplicationForm(MfaConfigForm):
+    class Meta:
+        model = Application
+        fields = "__all__"
+        widgets = {"mfa_mode": forms.RadioSelect}
+
+
+@admin.register(Application)
+class ApplicationAdmin(ServiceSavedAdmin):
+    form = ApplicationForm
+    list_display = ["name", "organization", "mfa_mode", "session_duration", "config_version"]
+    list_filter = ["organization", "mfa_mode"]
+    search_fields = ["name"]
+    inlines = [AppPolicyInline]
+    readonly_fields = ["config_version"]
+
+
+class PolicyForm(MfaConfigForm):
+    class Meta:
+        model = Policy
+        fields = "__all__"
+        widgets = {"mfa_mode": forms.RadioSelect}
+
+
+@admin.register(Policy)
+class PolicyAdmin(ServiceSavedAdmin):
+    form = PolicyForm
+    list_display = ["name", "organization", "decision", "mfa_mode"]
+    list_filter = ["organization", "decision", "mfa_mode"]
+    search_fields = ["name"]
+
+
+class AaguidItemInline(admin.TabularInline):
+    model = AaguidItem
+    extra = 1
+
+
+@admin.register(AaguidList)
+class AaguidListAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "id"]
+    inlines = [AaguidItemInline]
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["key", "name"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "kind", "provider_id"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["user__email"]
+    filter_horizontal = ["roles"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,56 @@
+"""Admin edits go through the audited service and show validation next to the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent
+from mfa_policies.models import Application, Organization
+
+
+@pytest.fixture
+def admin_client(client, demo):
+    from accounts.models import User
+
+    client.force_login(User.objects.get(email="admin@demo.test"))
+    return client
+
+
+def org_form(org, **changes):
+    data = {
+        "name": org.name, "auth_domain": org.auth_domain,
+        "mfa_required_for_all_apps": "on" if org.mfa_required_for_all_apps else "",
+        "allowed_authenticators": org.allowed_authenticators, "session_duration": org.session_duration,
+        "amr_session_duration": org.amr_session_duration, "required_aaguids": "",
+        "exempt_roles": [str(r.pk) for r in org.exempt_roles.all()],
+        "exempt_connections": [str(x.pk) for x in org.exempt_connections.all()],
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def test_turning_off_independent_mfa_with_custom_policies_is_refused_in_the_admin(admin_client, demo):
+    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                 org_form(demo, allowed_authenticators=[], mfa_required_for_all_apps=""))
+    assert response.status_code == 200
+    assert "policy “Policy 1”" in response.content.decode()
+    assert Organization.objects.get(pk=demo.pk).allowed_authenticators == ["totp", "security_key"]
+
+
+def test_an_admin_change_is_audited_with_the_actor_and_revokes_app_sessions(admin_client, demo):
+    versions = dict(Application.objects.values_list("name", "config_version"))
+    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                 org_form(demo, session_duration="12h"), REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="organization.update")
+    assert event.actor.email == "admin@demo.test" and event.ip_address == "198.51.100.7"
+    assert event.after["session_duration"] == "12h"
+    for name, version in Application.objects.values_list("name", "config_version"):
+        assert version == versions[name] + 1
+
+
+def test_a_bad_duration_is_shown_next_to_its_field(admin_client, demo):
+    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                 org_form(demo, session_duration="2 days"))
+    assert response.status_code == 200
+    assert "session_duration: “2 days” is not a duration" in response.content.decode()
