@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from enrollment import views as enrollment_views
 from mfa_policies import mfa_views
 
 urlpatterns = [
@@ -9,4 +10,6 @@ urlpatterns = [
     path("mfa/", include("mfa_policies.mfa_urls")),
     path("demo/", include("mfa_policies.demo_urls")),
     path(".well-known/jwks.json", mfa_views.jwks, name="jwks"),
+    path("", enrollment_views.launcher, name="launcher"),
+    path("", include("enrollment.urls")),
 ]

@@ -1,0 +1,157 @@
+"""Use cases of the enrollment portal: add a TOTP or WebAuthn authenticator, remove one.
+
+Each takes the ``acting_user``, runs atomically, writes its audit event and sends its signal
+inside the transaction, and emails the user once the transaction has committed. Refusals raise
+:class:`~enrollment.messages.EnrollmentError` (or ``WebAuthnError``) and store nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import Http404
+
+from accounts.audit import audit_record
+from mfa_policies import clock
+from mfa_policies import constants as c
+
+from . import selectors, totp
+from . import webauthn as wa
+from .messages import EnrollmentError
+from .models import Authenticator
+from .signals import authenticator_added, authenticator_removed
+
+logger = logging.getLogger("mfagate.enrollment")
+
+
+def _ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _snapshot(authenticator: Authenticator) -> dict:
+    return {
+        "kind": authenticator.kind,
+        "name": authenticator.name,
+        "aaguid": authenticator.aaguid,
+        "created_at": authenticator.created_at.isoformat() if authenticator.created_at else None,
+    }
+
+
+def _notify(user, subject: str, body: str) -> None:
+    def send():
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception:  # the change is committed; a mail outage must not turn it into an error page
+            logger.exception("could not send the MFA device notice to %s", user.pk)
+
+    transaction.on_commit(send)
+
+
+def _added(request, acting_user, authenticator: Authenticator) -> None:
+    audit_record(
+        actor=acting_user, action="authenticator.added", obj=authenticator,
+        subject_user=authenticator.user, ip_address=_ip(request), after=_snapshot(authenticator),
+    )
+    authenticator_added.send(sender=Authenticator, user=authenticator.user, authenticator=authenticator)
+    label = c.AUTHENTICATOR_LABELS[authenticator.kind]
+    _notify(
+        authenticator.user,
+        "A new MFA device was added to your account",
+        f"An MFA device was added to your mfagate account:\n\n  {authenticator.name} ({label})\n"
+        f"  at {authenticator.created_at:%Y-%m-%d %H:%M UTC} from {_ip(request) or 'an unknown address'}\n\n"
+        "If this was not you, remove it under Account → MFA devices and contact your administrator.",
+    )
+
+
+def _clean_name(name: str | None, default: str) -> str:
+    name = (name or "").strip()
+    if len(name) > 64:
+        raise EnrollmentError("device_name")
+    return name or default[:64]
+
+
+def totp_add(*, request, acting_user, key_hex: str, code: str, name: str = "") -> Authenticator:
+    """Enroll the pending TOTP secret once ``code`` proves the user's app has it."""
+    if c.TOTP not in selectors.offered_kinds(acting_user):
+        raise EnrollmentError("kind_not_offered")
+    if Authenticator.objects.filter(user=acting_user, kind=c.TOTP).exists():
+        raise EnrollmentError("totp_exists")
+    if not totp.is_valid_secret(key_hex):
+        raise EnrollmentError("totp_setup_expired")
+    if totp.normalize_code(code) is None:
+        raise EnrollmentError("totp_code_format")
+    match = totp.match_code(key_hex=key_hex, code=code)
+    if match is None:
+        raise EnrollmentError("totp_invalid_code")
+    name = _clean_name(name, c.AUTHENTICATOR_LABELS[c.TOTP])
+    try:
+        with transaction.atomic():
+            device = totp.create_device(user=acting_user, key_hex=key_hex, accepted_t=match.t, name=name)
+            authenticator = Authenticator.objects.create(
+                user=acting_user, kind=c.TOTP, name=name, created_at=clock.now(), totp_device=device
+            )
+            _added(request, acting_user, authenticator)
+    except IntegrityError:
+        # A concurrent request enrolled one first: the one-TOTP-per-user constraint held.
+        raise EnrollmentError("totp_exists") from None
+    return authenticator
+
+
+def webauthn_add(*, request, acting_user, credential, name: str = "") -> Authenticator:
+    """Verify a registration response (see :func:`enrollment.webauthn.verify_registration`) and
+    store the credential; the kind is what the browser reported."""
+    new = wa.verify_registration(
+        request=request, credential=credential, required_aaguid_lists=selectors.required_aaguid_lists(acting_user)
+    )
+    if new.kind not in selectors.offered_kinds(acting_user):
+        raise EnrollmentError("kind_not_offered")
+    if Authenticator.objects.filter(credential_id=new.credential_id).exists():
+        raise EnrollmentError("webauthn_already_registered")
+    name = _clean_name(name, new.model_name or c.AUTHENTICATOR_LABELS[new.kind])
+    try:
+        with transaction.atomic():
+            authenticator = Authenticator.objects.create(
+                user=acting_user, kind=new.kind, name=name, created_at=clock.now(),
+                credential_id=new.credential_id, public_key=new.public_key, sign_count=new.sign_count,
+                transports=new.transports, aaguid=new.aaguid, attestation_format=new.attestation_format,
+                backup_eligible=new.backup_eligible, backup_state=new.backup_state,
+            )
+            _added(request, acting_user, authenticator)
+    except IntegrityError:
+        raise EnrollmentError("webauthn_already_registered") from None
+    return authenticator
+
+
+def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
+    """Remove one of ``acting_user``'s own authenticators (another user's id → 404)."""
+    with transaction.atomic():
+        authenticator = (
+            Authenticator.objects.select_for_update().filter(pk=authenticator_id, user=acting_user).first()
+        )
+        if authenticator is None:
+            raise Http404("No such MFA device.")
+        snapshot = _snapshot(authenticator)
+        pk, kind = str(authenticator.pk), authenticator.kind
+        audit_record(
+            actor=acting_user, action="authenticator.removed", obj=authenticator,
+            subject_user=acting_user, ip_address=_ip(request), before=snapshot,
+        )
+        if authenticator.totp_device_id:
+            device = authenticator.totp_device
+            authenticator.delete()
+            totp.delete_device(device)
+        else:
+            authenticator.delete()
+        authenticator_removed.send(
+            sender=Authenticator, user=acting_user, authenticator_id=pk, kind=kind, acting_user=acting_user
+        )
+        _notify(
+            acting_user,
+            "An MFA device was removed from your account",
+            f"An MFA device was removed from your mfagate account:\n\n  {snapshot['name']} "
+            f"({c.AUTHENTICATOR_LABELS[kind]})\n  at {clock.now():%Y-%m-%d %H:%M UTC} from "
+            f"{_ip(request) or 'an unknown address'}\n\n"
+            "If this was not you, contact your administrator and review your MFA devices.",
+        )

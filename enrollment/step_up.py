@@ -1,0 +1,52 @@
+"""The step-up window (seed 002 "MFA verification for authenticator changes").
+
+A user with at least one authenticator must verify with one of them before adding or removing
+any. A verification opens a 10-minute window bound to this browser session: the session key is
+rotated when it opens and recorded with the opening time, so neither another browser session
+nor a copy of this one made before the verification can use it. Only a local authenticator
+opens it — never the IdP's ``amr``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mfa_policies import clock
+
+from . import selectors
+
+WINDOW = dt.timedelta(minutes=10)
+SESSION_KEY = "mfagate.step_up"
+
+
+def is_required(user) -> bool:
+    return selectors.has_devices(user)
+
+
+def is_open(request) -> bool:
+    state = request.session.get(SESSION_KEY)
+    if not isinstance(state, dict):
+        return False
+    try:
+        opened = dt.datetime.fromtimestamp(float(state["at"]), tz=dt.timezone.utc)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return False
+    if state.get("session_key") != request.session.session_key:
+        return False
+    elapsed = clock.now() - opened
+    return dt.timedelta(0) <= elapsed < WINDOW
+
+
+def allows_changes(request) -> bool:
+    """May this request add or remove authenticators right now?"""
+    return not is_required(request.user) or is_open(request)
+
+
+def open_window(request) -> None:
+    """Call after a successful local verification: rotates the session key, opens the window."""
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {"at": clock.now().timestamp(), "session_key": request.session.session_key}
+
+
+def close_window(request) -> None:
+    request.session.pop(SESSION_KEY, None)
