@@ -12,11 +12,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-install: $(PY)
-	$(PIP) install --quiet -e .
+# Stamps: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e . >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -c "import django, allauth, django_otp, webauthn" && touch $@
 
-install-dev: $(PY)
-	$(PIP) install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[dev]" >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -c "import django, allauth, django_otp, webauthn, pytest, pytest_django, hypothesis, pyotp, playwright" && touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	$(PY) manage.py migrate --noinput
