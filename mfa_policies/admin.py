@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from . import clock
+from .explain import decision_as_dict, explain
 
 from . import constants as c
 from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
@@ -108,6 +114,31 @@ class ApplicationForm(MfaConfigForm):
         widgets = {"mfa_mode": forms.RadioSelect}
 
 
+class PolicyTesterForm(forms.Form):
+    email = forms.EmailField(label="User's email")
+    application = forms.ModelChoiceField(queryset=Application.objects.select_related("organization"))
+    connection = forms.ModelChoiceField(queryset=Connection.objects.all(), to_field_name="key",
+                                        help_text="How the user signed in.")
+    amr = forms.CharField(label="IdP amr values", required=False,
+                          help_text="Comma-separated, as the identity provider reports them, e.g. pwd,hwk.")
+
+    def clean_email(self):
+        from django.contrib.auth import get_user_model
+
+        email = self.cleaned_data["email"]
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError(f"There is no user with email {email}.")
+        self.cleaned_data["user"] = user
+        return email
+
+    def clean_amr(self):
+        values = tuple(v.strip() for v in self.cleaned_data["amr"].split(",") if v.strip())
+        if len(values) > 20 or any(len(v) > 64 for v in values):
+            raise forms.ValidationError("Give at most 20 amr values of up to 64 characters each.")
+        return values
+
+
 @admin.register(Application)
 class ApplicationAdmin(ServiceSavedAdmin):
     form = ApplicationForm
@@ -116,6 +147,26 @@ class ApplicationAdmin(ServiceSavedAdmin):
     search_fields = ["name"]
     inlines = [AppPolicyInline]
     readonly_fields = ["config_version"]
+    change_list_template = "admin/mfa_policies/application_change_list.html"
+
+    def get_urls(self):
+        tester = self.admin_site.admin_view(self.policy_tester_view)
+        return [path("policy-tester/", tester, name="mfa_policies_policy_tester")] + super().get_urls()
+
+    def policy_tester_view(self, request):
+        """User + application + connection + amr → the decision and its trail (read-only)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PolicyTesterForm(request.GET or None)
+        result = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            decision = explain(user=data["user"], application=data["application"],
+                               connection=data["connection"].key, amr=data["amr"], now=clock.now())
+            result = decision_as_dict(decision, application=data["application"].name, email=data["user"].email)
+        context = {**self.admin_site.each_context(request), "title": "Policy tester", "form": form,
+                   "result": result, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/mfa_policies/policy_tester.html", context)
 
 
 class PolicyForm(MfaConfigForm):

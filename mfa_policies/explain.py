@@ -1,10 +1,23 @@
-"""A decision as plain data and one sentence: for explain_access, the policy tester and the API."""
+"""The policy tester's core: resolve a hypothetical sign-in, and show a decision as plain data
+and one sentence. Used by ``explain_access``, the admin policy tester and (later) the API."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from . import constants as c
 from . import resolution as r
 from .durations import format_duration
+
+
+def explain(*, user, application, connection: str, amr: tuple[str, ...], now: dt.datetime) -> r.Decision:
+    """What ``user`` would get opening ``application`` right after signing in through ``connection``
+    with the IdP reporting ``amr`` now. Runs the real selectors and resolver."""
+    from .selectors import access_request_for
+
+    sign_in = r.SignIn(connection=connection, amr=tuple(amr), authenticated_at=now if amr else None,
+                       in_sign_in_flow=True)
+    return r.resolve(access_request_for(user=user, application=application, sign_in=sign_in, now=now))
 
 
 def summarize(decision: r.Decision) -> str:

@@ -54,3 +54,31 @@ def test_a_bad_duration_is_shown_next_to_its_field(admin_client, demo):
                                  org_form(demo, session_duration="2 days"))
     assert response.status_code == 200
     assert "session_duration: “2 days” is not a duration" in response.content.decode()
+
+
+def test_the_policy_tester_explains_a_decision(admin_client, demo):
+    app = Application.objects.get(name="Application A")
+    response = admin_client.get("/admin/mfa_policies/application/policy-tester/",
+                                {"email": "p1@demo.test", "application": app.pk, "connection": "password", "amr": ""})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "allowed with MFA (Security key, every 1h)" in body
+    assert "policy “Policy 1” (allow) matches" in body
+
+
+def test_the_policy_tester_names_bad_input_next_to_the_field(admin_client, demo):
+    response = admin_client.get("/admin/mfa_policies/application/policy-tester/",
+                                {"email": "ghost@demo.test", "application": "999999", "connection": "nope"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is no user with email ghost@demo.test." in body
+    assert "Select a valid choice" in body
+    assert "policy-tester-result" not in body
+
+
+def test_the_policy_tester_is_for_staff_only(client, demo):
+    from accounts.models import User
+
+    client.force_login(User.objects.get(email="other@demo.test"))
+    response = client.get("/admin/mfa_policies/application/policy-tester/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

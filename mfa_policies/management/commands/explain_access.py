@@ -4,10 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from mfa_policies import clock
-from mfa_policies.explain import decision_as_dict
+from mfa_policies.explain import decision_as_dict, explain
 from mfa_policies.models import Application, Connection
-from mfa_policies.resolution import SignIn, resolve
-from mfa_policies.selectors import access_request_for
 
 
 class Command(BaseCommand):
@@ -34,14 +32,7 @@ class Command(BaseCommand):
             known = ", ".join(Connection.objects.values_list("key", flat=True)) or "none"
             raise CommandError(f"--connection: no connection with key {opts['connection']!r} (known: {known})")
         amr = tuple(v.strip() for v in opts["amr"].split(",") if v.strip())
-        now = clock.now()
-        request = access_request_for(
-            user=user, application=apps[0],
-            sign_in=SignIn(connection=opts["connection"], amr=amr, authenticated_at=now if amr else None,
-                           in_sign_in_flow=True),
-            now=now,
-        )
-        decision = resolve(request)
+        decision = explain(user=user, application=apps[0], connection=opts["connection"], amr=amr, now=clock.now())
         data = decision_as_dict(decision, application=apps[0].name, email=user.email)
         if opts["json"]:
             self.stdout.write(json.dumps(data, indent=2))
