@@ -21,6 +21,11 @@ from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, 
 from .services import configuration_changed, configuration_save
 
 
+admin.site.site_header = "mfagate admin console"
+admin.site.site_title = "mfagate admin"
+admin.site.index_title = "Multi-factor authentication"
+
+
 class KindsField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
