@@ -94,6 +94,11 @@ def table_for(generation: int) -> AppTable:
         return _table
 
 
+def latest() -> AppTable | None:
+    """The table this process holds now, possibly stale (callers confirm the generation)."""
+    return _table
+
+
 def reset() -> None:
     """Forget the table (tests)."""
     global _table

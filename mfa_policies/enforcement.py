@@ -101,13 +101,16 @@ def safe_next(request, candidate: str | None, default: str = "/") -> str:
 
 
 # ------------------------------------------------------------------------------------ enforce
-def enforce(request, entry: AppEntry) -> HttpResponse | None:
-    """Evaluate ``request`` against application ``entry``: ``None`` to pass, or the response."""
+def enforce(request, entry: AppEntry, *, user_generation: int | None = None) -> HttpResponse | None:
+    """Evaluate ``request`` against application ``entry``: ``None`` to pass, or the response.
+
+    ``user_generation``: the user's MFA generation when the caller already read it from the cache.
+    """
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     stored = session_state.app_session(request, entry.id)
-    if stored is not None and _app_session_live(request, entry, stored):
+    if stored is not None and _app_session_live(request, user, entry, stored, user_generation):
         request.access = Access(
             application=entry, decision=GrantedDecision.from_dict(stored["decision"]),
             claims=stored["claims"], token=stored["token"],
@@ -116,18 +119,19 @@ def enforce(request, entry: AppEntry) -> HttpResponse | None:
     return login_flow(request, entry)
 
 
-def _app_session_live(request, entry: AppEntry, stored: dict) -> bool:
-    if (stored.get("user_id") != str(request.user.pk)
+def _app_session_live(request, user, entry: AppEntry, stored: dict, user_generation: int | None) -> bool:
+    user_id = user.pk
+    if (stored.get("user_id") != str(user_id)
             or stored.get("config_version") != entry.config_version
             or stored.get("expires_at", 0) <= clock.now().timestamp()):
         return False
-    generation = revocation.user_generation(request.user.pk)
+    generation = revocation.user_generation(user_id, cached=user_generation)
     if generation == stored.get("user_generation"):
         return True
     # One of the user's authenticators was removed: only the one this session was granted with matters.
     authenticator_id = stored.get("authenticator_id")
-    if authenticator_id and not _authenticator_exists(request.user, authenticator_id):
-        log.info("app session for %s on app %s revoked: its authenticator was removed", request.user.pk, entry.id)
+    if authenticator_id and not _authenticator_exists(user, authenticator_id):
+        log.info("app session for %s on app %s revoked: its authenticator was removed", user_id, entry.id)
         return False
     session_state.app_session_refresh_generation(request, entry.id, generation)
     return True

@@ -7,8 +7,9 @@ pass untouched with ``request.access = None``.
 
 from __future__ import annotations
 
+from . import app_table, revocation
 from .app_table import never_gated
-from .enforcement import current_table, enforce
+from .enforcement import enforce
 
 
 class AccessMiddleware:
@@ -19,9 +20,18 @@ class AccessMiddleware:
         request.access = None
         path = request.path_info
         if not never_gated(path):
-            entry = current_table().match(path)
+            # One cache round trip per request: when the table this process holds (possibly stale)
+            # covers the path, the user's MFA generation is fetched with the configuration's.
+            held = app_table.latest()
+            user_id = None
+            if held is not None and held.match(path) is not None:
+                user = request.user
+                if user.is_authenticated:
+                    user_id = user.pk
+            generation, user_generation = revocation.generations(user_id)
+            entry = app_table.table_for(generation).match(path)
             if entry is not None:
-                response = enforce(request, entry)
+                response = enforce(request, entry, user_generation=user_generation)
                 if response is not None:
                     return response
         return self.get_response(request)

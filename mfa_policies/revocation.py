@@ -59,14 +59,16 @@ def _reseed_config_generation() -> int:
     return fresh
 
 
-def generations(user_id) -> tuple[int, int | None]:
-    """``(config generation, user generation or None when not cached)`` in one cache round trip."""
-    ukey = user_generation_key(user_id)
-    values = _safe_get_many([CONFIG_GENERATION_KEY, ukey])
+def generations(user_id=None) -> tuple[int, int | None]:
+    """``(config generation, the user's generation)`` in one cache round trip; the user's is
+    ``None`` when ``user_id`` is ``None`` or it is not cached."""
+    ukey = user_generation_key(user_id) if user_id is not None else None
+    values = _safe_get_many([CONFIG_GENERATION_KEY, ukey] if ukey else [CONFIG_GENERATION_KEY])
     gen = values.get(CONFIG_GENERATION_KEY)
     if not (isinstance(gen, int) and gen >= _SMALL):
         gen = _reseed_config_generation()
-    return gen, values.get(ukey)
+    user_gen = values.get(ukey) if ukey else None
+    return gen, user_gen if isinstance(user_gen, int) else None
 
 
 def user_generation(user_id, cached: int | None = None) -> int:
