@@ -234,6 +234,37 @@ def _check_certificate_aaguid(cert_der: bytes, aaguid: str) -> None:
         raise WebAuthnError("attestation_untrusted")
 
 
+def _with_reissued_self_signed(x5c: Sequence[bytes], roots: list[bytes]) -> list[bytes]:
+    """Trust a self-signed attestation certificate re-issued by a trusted root's own key.
+
+    Some authenticators (Chromium's virtual one among them) sign a fresh self-signed batch
+    certificate at every registration: same subject, same key, a different signature. OpenSSL
+    only trusts a self-signed certificate that is byte-identical to a store entry, so when the
+    single certificate is verifiably issued by a configured root (same subject, signature checked
+    with the root's key), it becomes the anchor itself. Nothing else is relaxed.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    if len(x5c) != 1:
+        return roots
+    try:
+        leaf = x509.load_der_x509_certificate(x5c[0])
+    except ValueError:
+        return roots
+    if leaf.issuer != leaf.subject:
+        return roots
+    for pem in roots:
+        try:
+            root = x509.load_pem_x509_certificate(pem)
+            leaf.verify_directly_issued_by(root)
+        except Exception:  # not this root (name, key type or signature differ)
+            continue
+        # Only the leaf: with the older copy also in the store OpenSSL may pick it by name and fail.
+        return [leaf.public_bytes(serialization.Encoding.PEM)]
+    return roots
+
+
 # ------------------------------------------------------------------------------- registration
 @dataclass(frozen=True)
 class NewCredential:
@@ -339,7 +370,7 @@ def verify_registration(
             # With no roots py_webauthn would accept any chain: refuse instead.
             raise WebAuthnError("attestation_untrusted")
         _check_certificate_aaguid(attestation.att_stmt.x5c[0], aaguid)
-        roots_by_fmt = {attestation.fmt: roots}
+        roots_by_fmt = {attestation.fmt: _with_reissued_self_signed(attestation.att_stmt.x5c, roots)}
 
     try:
         verified = verify_registration_response(

@@ -277,3 +277,25 @@ def test_keys_enrolled_before_a_list_keep_working(member, org, clock):
     options = webauthn_assertion_options(request=request, user=member, kinds=kinds, purpose="mfa")
     webauthn_assertion_verify(request=request, user=member, kinds=kinds, purpose="mfa",
                               credential=fake.assert_(options, origin=ORIGIN))
+
+
+def test_a_reissued_self_signed_batch_certificate_is_trusted_by_its_key(client, member, org, clock, settings):
+    from tests.webauthn_fakes import SelfSignedBatch
+
+    batch = SelfSignedBatch()
+    settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [batch.pem]
+    _restrict(org, CHROMIUM_AAGUID)
+    client.force_login(member)
+    fake = FakeAuthenticator(authority=batch)
+    assert _verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")).json()["ok"]
+
+
+def test_a_self_signed_certificate_with_the_same_name_but_another_key_is_refused(client, member, org, clock, settings):
+    from tests.webauthn_fakes import SelfSignedBatch
+
+    settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [SelfSignedBatch().pem]
+    _restrict(org, CHROMIUM_AAGUID)
+    client.force_login(member)
+    fake = FakeAuthenticator(authority=SelfSignedBatch())
+    _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")), "cannot be trusted")
+    assert not Authenticator.objects.exists()

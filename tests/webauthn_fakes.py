@@ -192,3 +192,26 @@ class FakeAuthenticator:
             "authenticatorAttachment": self.attachment,
             "clientExtensionResults": {},
         }
+
+
+class SelfSignedBatch:
+    """Like Chromium's virtual authenticator: one attestation key, and a fresh self-signed
+    certificate (same subject, new signature) at every registration."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.pem = self._cert().public_bytes(serialization.Encoding.PEM).decode()
+
+    def _cert(self, aaguid: bytes | None = None) -> x509.Certificate:
+        now = dt.datetime.now(dt.timezone.utc)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(_name("Batch Certificate")).issuer_name(_name("Batch Certificate"))
+            .public_key(self.key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def issue(self, aaguid: bytes | None):
+        return self.key, self._cert(aaguid)

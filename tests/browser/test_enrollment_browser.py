@@ -1,0 +1,243 @@
+"""What a person clicks: enrollment, step-up and removal in headless Debian Chromium, with CDP
+virtual authenticators (recipe: shared/recipes/webauthn-browser). Screenshots of every page go
+to test-artifacts/screenshots/ at 375 px width."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import cbor2
+import pyotp
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from enrollment import totp
+from enrollment.models import Authenticator
+from mfa_policies import constants as c
+from mfa_policies.models import AaguidItem, AaguidList
+from tests.enrollment_helpers import code_at, enroll_totp
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+# itself are still synchronous and safe (documented Playwright + Django practice).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = shutil.which("chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make chromium)"),
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_AAGUID = "01020304050607080102030405060708"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND"]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def site(live_server, settings):
+    base = "http://localhost:" + live_server.url.rsplit(":", 1)[1]
+    settings.MFAGATE_WEBAUTHN_RP_ID = "localhost"
+    settings.MFAGATE_WEBAUTHN_ORIGINS = [base]
+    settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = []
+    return base
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def member(make_user, make_org, make_member):
+    user = make_user(email="ann@corp.test")
+    org = make_org(name="Corp", allowed_authenticators=[c.TOTP, c.SECURITY_KEY, c.BIOMETRICS])
+    make_member(user, org)
+    user.org = org
+    return user
+
+
+def open_as(browser, site, user, *authenticators):
+    """A 375 px wide page signed in as ``user``, with virtual authenticators added before any
+    navigation (WebAuthn.enable first, or create()/get() never settle)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "url": site}])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    for options in authenticators:
+        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return page
+
+
+SECURITY_KEY = {"protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
+                "hasUserVerification": True, "isUserVerified": True}
+PLATFORM = {"protocol": "ctap2", "transport": "internal", "hasUserVerification": True, "isUserVerified": True}
+U2F_KEY = {"protocol": "u2f", "transport": "usb"}
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def register(page, site, kind_label, name=""):
+    page.goto(f"{site}/AddMfaDevice")
+    page.get_by_role("link", name=kind_label).click()
+    if name:
+        page.fill("#device-name", name)
+    page.click("#webauthn-register-button")
+
+
+def test_enroll_a_security_key(browser, site, member, clock):
+    page = open_as(browser, site, member, SECURITY_KEY)
+    page.goto(f"{site}/")
+    shot(page, "01-launcher")
+    page.goto(f"{site}/AddMfaDevice")
+    shot(page, "02-add-an-mfa-device")
+    page.get_by_role("link", name="Security key").click()
+    shot(page, "03-security-key")
+    page.fill("#device-name", "Blue key")
+    page.click("#webauthn-register-button")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    shot(page, "04-devices-after-security-key")
+    stored = Authenticator.objects.get(user=member)
+    assert (stored.kind, stored.name, stored.sign_count, stored.transports) == (c.SECURITY_KEY, "Blue key", 1, ["usb"])
+    assert "Blue key" in page.content()
+
+
+def test_enroll_biometrics(browser, site, member, clock):
+    page = open_as(browser, site, member, PLATFORM)
+    page.goto(f"{site}/AddMfaDevice")
+    page.get_by_role("link", name="Biometrics").click()
+    shot(page, "05-biometrics")
+    assert page.get_by_role("button", name="Register biometrics").is_visible()
+    page.click("#webauthn-register-button")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    stored = Authenticator.objects.get(user=member)
+    assert stored.kind == c.BIOMETRICS and stored.name == "Biometrics" and stored.aaguid == CHROMIUM_AAGUID
+
+
+def test_a_platform_authenticator_is_refused_as_a_security_key(browser, site, member, clock):
+    """Only a platform authenticator present: Chromium cannot satisfy cross-platform → cancelled;
+    the server never stores anything. (The server-side attachment check is in request tests.)"""
+    page = open_as(browser, site, member, PLATFORM)
+    page.goto(f"{site}/AddMfaDevice")
+    page.get_by_role("link", name="Biometrics").click()
+    page.click("#webauthn-register-button")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    # Now a second biometrics needs step-up, which the platform authenticator gives.
+    page.goto(f"{site}/AddMfaDevice")
+    assert "/account/mfa-devices/verify/" in page.url
+    shot(page, "06-step-up-webauthn")
+    page.click("#webauthn-step-up-button")
+    page.wait_for_url(f"{site}/AddMfaDevice")
+    assert Authenticator.objects.get(user=member).last_used_at == clock.now
+
+
+def test_enroll_totp_with_a_code_from_pyotp(browser, site, member, clock):
+    page = open_as(browser, site, member)
+    page.goto(f"{site}/AddMfaDevice")
+    page.get_by_role("link", name="Authenticator application").click()
+    shot(page, "07-authenticator-application")
+    key = "".join(page.locator(".setup-key span").all_inner_texts())
+    page.fill("input[name=code]", "000000" if pyotp.TOTP(key).at(clock.now.timestamp()) != "000000" else "111111")
+    page.click("button:has-text('Verify and add')")
+    assert page.locator(".errorlist").is_visible()
+    shot(page, "08-totp-wrong-code")
+    page.fill("input[name=code]", pyotp.TOTP(key).at(clock.now.timestamp()))
+    page.fill("input[name=name]", "Pixel")
+    page.click("button:has-text('Verify and add')")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    assert Authenticator.objects.get(user=member).name == "Pixel"
+
+
+def test_remove_inside_the_step_up_window_and_be_refused_after_it(browser, site, member, clock):
+    first, otp = enroll_totp(member, name="Phone")
+    page = open_as(browser, site, member, SECURITY_KEY)
+    page.goto(f"{site}/AddMfaDevice")
+    assert "/account/mfa-devices/verify/" in page.url
+    shot(page, "09-step-up-totp")
+    page.fill("input[name=code]", code_at(otp))
+    page.click("button:has-text('Verify')")
+    page.wait_for_url(f"{site}/AddMfaDevice")
+    register(page, site, "Security key", name="Backup key")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    assert Authenticator.objects.filter(user=member).count() == 2
+
+    clock.advance(minutes=9, seconds=59)
+    row = page.locator(f"tr[data-device='{first.pk}']")
+    row.locator("summary").click()
+    shot(page, "10-remove-menu")
+    row.get_by_role("button", name="Remove MFA device").click()
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    shot(page, "11-devices-after-remove")
+    assert not Authenticator.objects.filter(pk=first.pk).exists()
+
+    clock.advance(seconds=2)  # 10:01 after the step-up
+    key = Authenticator.objects.get(user=member)
+    row = page.locator(f"tr[data-device='{key.pk}']")
+    row.locator("summary").click()
+    row.get_by_role("button", name="Remove MFA device").click()
+    page.wait_for_url("**/account/mfa-devices/verify/**")
+    shot(page, "12-step-up-after-window")
+    assert Authenticator.objects.filter(pk=key.pk).exists()
+
+
+def _restrict(org, *values):
+    lst = AaguidList.objects.create(organization=org, name="Approved keys")
+    for value in values:
+        AaguidItem.objects.create(aaguid_list=lst, value=value)
+    org.required_aaguids = lst
+    org.save()
+
+
+def test_an_all_zero_aaguid_is_refused_when_a_list_is_set(browser, site, member, clock):
+    _restrict(member.org, CHROMIUM_AAGUID)
+    page = open_as(browser, site, member, U2F_KEY)  # U2F authenticators send no AAGUID
+    register(page, site, "Security key")
+    error = page.locator("#webauthn-error")
+    error.wait_for(state="visible")
+    shot(page, "13-zero-aaguid-refused")
+    assert "does not identify its model" in error.inner_text()
+    assert not Authenticator.objects.exists()
+
+
+def test_a_listed_model_needs_a_trusted_attestation_root(browser, site, member, clock, settings):
+    """Chromium's virtual key reports the listed AAGUID with a self-signed batch certificate:
+    refused until that certificate is configured as an extra trusted root."""
+    _restrict(member.org, CHROMIUM_AAGUID)
+    page = open_as(browser, site, member, SECURITY_KEY)
+    posted = []
+    page.on("request", lambda r: posted.append(r.post_data_json) if r.url.endswith("/register/verify/") else None)
+    register(page, site, "Security key")
+    error = page.locator("#webauthn-error")
+    error.wait_for(state="visible")
+    shot(page, "14-untrusted-attestation-refused")
+    assert "cannot be trusted" in error.inner_text()
+    assert not Authenticator.objects.exists()
+
+    attestation = posted[0]["credential"]["response"]["attestationObject"]
+    statement = cbor2.loads(base64.urlsafe_b64decode(attestation + "=" * (-len(attestation) % 4)))["attStmt"]
+    batch_cert = statement["x5c"][0]
+    pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(batch_cert).decode() + "-----END CERTIFICATE-----\n"
+    settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [pem]
+    page.fill("#device-name", "Approved key")
+    page.click("#webauthn-register-button")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    shot(page, "15-devices-after-approved-key")
+    stored = Authenticator.objects.get(user=member)
+    assert stored.aaguid == CHROMIUM_AAGUID and stored.attestation_format == "packed"
