@@ -3,10 +3,11 @@
 The database is authoritative (``Application.config_version``, ``User.mfa_generation``); the
 cache mirrors it so the hot path needs no query. A cold or evicted cache never fails open:
 
-- **configuration**: :func:`config_generation` returns the cache's generation. When it is
-  missing — or a small number, which is what :func:`mfa_policies.services.configuration_changed`
-  writes back after an eviction — it is replaced by a fresh random 62-bit value, so every process
-  sees a value it has never loaded under and reloads its application table from the database.
+- **configuration**: :func:`config_generation` returns the cache's generation, which
+  :func:`mfa_policies.services.configuration_changed` sets to a fresh random value on every
+  change. When it is missing (or not one of those values) it is replaced by a fresh random
+  value, so every process sees a value it has never loaded under and reloads its application
+  table from the database.
 - **users**: :func:`user_generation_bump` raises ``User.mfa_generation`` inside the caller's
   transaction and writes the new value to the cache on commit (``set``); a miss reads the database
   and fills the cache with ``add``, which never overwrites a newer value written meanwhile.

@@ -6,6 +6,8 @@ raises the configuration version of every application the change governs.
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 
 from django.core.cache import cache
 from django.db import transaction
@@ -17,6 +19,7 @@ from accounts.audit import audit_record
 from .models import AppPolicy, Application, Environment, Organization, Policy
 
 CONFIG_GENERATION_KEY = "mfagate:config-generation"
+log = logging.getLogger("mfagate.services")
 
 
 def _snapshot(instance) -> dict:
@@ -46,10 +49,16 @@ def configuration_changed(*, application_ids=None, organization_id=None, everyth
     apps.update(config_version=F("config_version") + 1)
 
     def bump_generation():
+        # A fresh random generation, never a counter: after an eviction an incremented counter
+        # could land on a value some process already loaded its table under, and stay stale.
         try:
-            cache.incr(CONFIG_GENERATION_KEY)
-        except ValueError:
-            cache.set(CONFIG_GENERATION_KEY, 2, timeout=None)
+            cache.set(CONFIG_GENERATION_KEY, (1 << 32) + secrets.randbits(62), timeout=None)
+        except Exception:
+            log.exception("could not publish the configuration generation; deleting it")
+            try:
+                cache.delete(CONFIG_GENERATION_KEY)  # a miss makes every process reload
+            except Exception:
+                log.exception("could not delete the configuration generation either")
 
     transaction.on_commit(bump_generation)
 

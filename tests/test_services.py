@@ -80,3 +80,21 @@ def test_audit_rows_cannot_be_written_outside_the_changes_transaction(make_user)
     with transaction.atomic():
         audit_record(actor=actor, action="probe", object_type="x")
     assert AuditEvent.objects.filter(action="probe").count() == 1
+
+
+def test_every_configuration_change_publishes_a_generation_no_process_has_seen(make_org, make_user,
+                                                                             django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from mfa_policies.services import CONFIG_GENERATION_KEY
+
+    org = make_org()
+    seen = set()
+    for duration in ("1h", "2h", "3h"):
+        cache.delete(CONFIG_GENERATION_KEY)  # evicted between changes
+        org.session_duration = duration
+        with django_capture_on_commit_callbacks(execute=True):
+            configuration_save(acting_user=make_user(), instance=org)
+        value = cache.get(CONFIG_GENERATION_KEY)
+        assert isinstance(value, int) and value >= 1 << 32 and value not in seen
+        seen.add(value)
