@@ -31,7 +31,8 @@ DEMO_USERS = (
     DemoUser("p2@demo.test", ("viewer",), "matches Policy 2 on Application A: no MFA prompt"),
     DemoUser("other@demo.test", ("viewer",), "matches neither: authenticator app or security key, 24h"),
     DemoUser("mixed@demo.test", ("admin", "billing"), "exempt admin + non-exempt billing role: MFA applies"),
-    DemoUser("admin@demo.test", ("admin",), "superuser; only exempt roles, so no MFA on inherited apps", True),
+    DemoUser("admin@demo.test", ("admin",), "superuser; exempt role, but the Admin console (/admin/) "
+             "has custom MFA: enroll at /AddMfaDevice first", True),
 )
 
 
@@ -93,7 +94,18 @@ def seed_demo() -> Organization:
         "path_prefixes": ["/demo/b/"], "session_duration": "24h", "mfa_mode": c.MODE_DISABLED,
         "mfa_allowed_authenticators": [], "mfa_session_duration": "",
     })
-    AppPolicy.objects.filter(application__in=[app_a, app_b]).delete()
+    # The admin console is an application too (SECURITY row 16): admins only, and custom MFA so the
+    # exempt admin role does not weaken it.
+    admins = _upsert(Policy, {"organization": org, "name": "Admins"}, {
+        "decision": c.ALLOW, "include": [{"selector": "role", "value": "admin"}], "require": [], "exclude": [],
+        "mfa_mode": c.MODE_INHERIT, "mfa_allowed_authenticators": [], "mfa_session_duration": "",
+    })
+    console = _upsert(Application, {"organization": org, "name": "Admin console"}, {
+        "path_prefixes": ["/admin/"], "session_duration": "8h", "mfa_mode": c.MODE_CUSTOM,
+        "mfa_allowed_authenticators": [c.TOTP, c.SECURITY_KEY], "mfa_session_duration": "12h",
+    })
+    AppPolicy.objects.filter(application__in=[app_a, app_b, console]).delete()
+    AppPolicy.objects.create(application=console, policy=admins, precedence=1)
     for precedence, policy in enumerate((policy_1, policy_2, everyone), start=1):
         AppPolicy.objects.create(application=app_a, policy=policy, precedence=precedence)
     AppPolicy.objects.create(application=app_b, policy=everyone, precedence=1)

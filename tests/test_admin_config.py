@@ -9,11 +9,33 @@ from mfa_policies.models import Application, Organization
 
 
 @pytest.fixture
-def admin_client(client, demo):
+def admin_client(client, demo, clock):
+    """admin@demo.test signed in through allauth, past the Admin console's MFA with a TOTP code."""
     from accounts.models import User
+    from tests.enrollment_helpers import code_at, enroll_totp
 
-    client.force_login(User.objects.get(email="admin@demo.test"))
+    _, otp = enroll_totp(User.objects.get(email="admin@demo.test"))
+    clock.advance(seconds=31)
+    assert client.post("/accounts/login/", {"login": "admin@demo.test", "password": "demo-password"}).status_code == 302
+    challenge = client.get("/admin/")
+    assert challenge.status_code == 302 and challenge["Location"].startswith("/mfa/verify/")
+    assert client.post(challenge["Location"], {"code": code_at(otp)}).status_code == 302
+    assert client.get("/admin/").status_code == 200
     return client
+
+
+def test_the_admin_console_needs_mfa_even_for_the_exempt_admin_role(client, demo, clock):
+    client.post("/accounts/login/", {"login": "admin@demo.test", "password": "demo-password"})
+    response = client.get("/admin/mfa_policies/organization/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/AddMfaDevice?next=")  # nothing enrolled yet: enroll first
+
+
+def test_non_admins_are_refused_the_admin_console(client, demo, clock):
+    client.post("/accounts/login/", {"login": "other@demo.test", "password": "demo-password"})
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert "no policy of application “Admin console” matches" in response.content.decode()
 
 
 def org_form(org, **changes):
@@ -76,9 +98,9 @@ def test_the_policy_tester_names_bad_input_next_to_the_field(admin_client, demo)
     assert "policy-tester-result" not in body
 
 
-def test_the_policy_tester_is_for_staff_only(client, demo):
+def test_the_policy_tester_is_for_staff_only(admin_client, demo):
     from accounts.models import User
 
-    client.force_login(User.objects.get(email="other@demo.test"))
-    response = client.get("/admin/mfa_policies/application/policy-tester/")
+    User.objects.filter(email="admin@demo.test").update(is_staff=False, is_superuser=False)
+    response = admin_client.get("/admin/mfa_policies/application/policy-tester/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
