@@ -18,7 +18,7 @@ from .explain import decision_as_dict, explain
 
 from . import constants as c
 from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
-from .services import configuration_changed, configuration_save
+from .services import configuration_changed, configuration_delete, configuration_save
 
 
 admin.site.site_header = "mfagate admin console"
@@ -39,6 +39,13 @@ class ServiceSavedAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its many-to-many fields in save_related
+
+    def delete_model(self, request, obj):
+        configuration_delete(acting_user=request.user, instance=obj, ip_address=request.META.get("REMOTE_ADDR"))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
     def save_related(self, request, form, formsets, change):
         m2m = {

@@ -164,11 +164,27 @@ def decide(request, entry: AppEntry, *, consume_sign_in: bool) -> tuple[resoluti
     return resolution.resolve(access_request), access_request
 
 
+def _table_was_stale(request) -> HttpResponse:
+    """The application this process's table named is gone: the configuration changed under us
+    (e.g. an application deleted). Make every process reload, and send the request again — with
+    its method and body (307) — so it is matched against the current configuration."""
+    log.warning("application table was stale for %s; reloading", request.path)
+    revocation.force_reload()
+    response = HttpResponse(status=307)
+    response["Location"] = request.get_full_path()
+    return response
+
+
 def login_flow(request, entry: AppEntry) -> HttpResponse | None:
     """The slow path: decide, then pass, refuse, challenge or send to enrollment."""
+    from .models import Application
+
     session_state.drop_app_session(request, entry.id)
     generation = revocation.user_generation(request.user.pk)  # before the checks it guards
-    decision, access_request = decide(request, entry, consume_sign_in=True)
+    try:
+        decision, access_request = decide(request, entry, consume_sign_in=True)
+    except Application.DoesNotExist:
+        return _table_was_stale(request)
     if not decision.allowed:
         return denied_response(request, entry, decision)
     if decision.satisfied_by == resolution.PROMPT:
@@ -253,7 +269,14 @@ def challenge_for(request) -> Challenge | HttpResponse:
     if entry is None:
         session_state.clear_pending(request)
         return HttpResponseRedirect("/")
-    decision, access_request = decide(request, entry, consume_sign_in=False)
+    from .models import Application
+
+    try:
+        decision, access_request = decide(request, entry, consume_sign_in=False)
+    except Application.DoesNotExist:
+        session_state.clear_pending(request)
+        revocation.force_reload()
+        return HttpResponseRedirect(next_url)
     if decision.satisfied_by != resolution.PROMPT:
         # Something changed (configuration, enrollment, another tab verified): let the app decide again.
         session_state.clear_pending(request)

@@ -60,6 +60,11 @@ def _reseed_config_generation() -> int:
     return fresh
 
 
+def force_reload() -> int:
+    """Publish a fresh configuration generation, so every process reloads its application table."""
+    return _reseed_config_generation()
+
+
 def generations(user_id=None) -> tuple[int, int | None]:
     """``(config generation, the user's generation)`` in one cache round trip; the user's is
     ``None`` when ``user_id`` is ``None`` or it is not cached."""

@@ -113,3 +113,21 @@ def policy_attach(*, acting_user, application: Application, policy: Policy, prec
                                            "precedence": precedence})
         configuration_changed(application_ids=[application.pk])
     return link
+
+
+@transaction.atomic
+def configuration_delete(*, acting_user, instance, ip_address: str | None = None) -> None:
+    """Delete an Organization, Application, Policy or attached policy, with its audit row; the
+    applications it governed get a new configuration version and every process reloads its table."""
+    before = _snapshot(instance)
+    label, object_type, object_id = str(instance)[:254], instance._meta.label_lower, str(instance.pk)
+    if isinstance(instance, Policy):
+        affected = list(instance.app_policies.values_list("application_id", flat=True))
+    elif isinstance(instance, AppPolicy):
+        affected = [instance.application_id]
+    else:
+        affected = []  # deleted applications take their sessions' validity with them
+    instance.delete()
+    audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
+                 object_id=object_id, object_label=label, ip_address=ip_address, before=before)
+    configuration_changed(application_ids=affected)  # and every process reloads its table

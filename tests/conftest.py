@@ -35,6 +35,21 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_enforcement_state():
+    """Each test starts with an empty cache and no application table in this process, as a new
+    deployment would; nothing a previous test configured can leak into the next."""
+    from django.core.cache import cache
+
+    from mfa_policies import app_table
+
+    cache.clear()
+    app_table.reset()
+    yield
+    cache.clear()
+    app_table.reset()
+
+
 @pytest.fixture
 def clock():
     c_ = Clock(dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.timezone.utc))

@@ -4,24 +4,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from mfa_policies import session_state
 
-from mfa_policies import app_table, session_state
-
-__all__ = ["fresh_enforcement_state", "sign_in", "signin_form", "session_of", "simulate_oidc_sign_in",
+__all__ = ["sign_in", "signin_form", "session_of", "simulate_oidc_sign_in",
            "run_on_commit"]
 
 DEMO_PASSWORD = "demo-password"
-
-
-@pytest.fixture(autouse=True)
-def fresh_enforcement_state():
-    """Each test starts with an empty cache and no application table in this process."""
-    cache.clear()
-    app_table.reset()
-    yield
-    cache.clear()
-    app_table.reset()
 
 
 @pytest.fixture

@@ -98,3 +98,34 @@ def test_every_configuration_change_publishes_a_generation_no_process_has_seen(m
         value = cache.get(CONFIG_GENERATION_KEY)
         assert isinstance(value, int) and value >= 1 << 32 and value not in seen
         seen.add(value)
+
+
+def test_deleting_a_policy_is_audited_and_revokes_its_apps(make_org, make_app, make_policy, make_user,
+                                                            django_capture_on_commit_callbacks):
+    org = make_org()
+    app = make_app(org)
+    policy = make_policy(org, "Contractors", apps=[app])
+    from mfa_policies.services import configuration_delete
+
+    with django_capture_on_commit_callbacks(execute=True):
+        configuration_delete(acting_user=make_user(is_staff=True), instance=policy, ip_address="192.0.2.1")
+    event = AuditEvent.objects.get(action="policy.delete")
+    assert event.object_label == "Contractors" and event.before["name"] == "Contractors"
+    assert Application.objects.get(pk=app.pk).config_version == app.config_version + 1
+
+
+def test_a_request_for_an_application_deleted_behind_this_process_back_is_matched_again_not_a_500(
+        client, demo, clock):
+    from accounts.models import User
+
+    client.force_login(User.objects.get(email="p2@demo.test"))
+    assert client.get("/demo/a/").status_code == 200  # this process's table now holds Application A
+    # Deleted without the service (a shell, another tool): no generation was published.
+    Application.objects.filter(name="Application A").delete()
+    session = client.session
+    session.pop("mfagate.apps", None)  # the app session is gone too, so the login flow runs
+    session.save()
+    response = client.get("/demo/a/?x=1")
+    assert response.status_code == 307 and response["Location"] == "/demo/a/?x=1"
+    # The retry is matched against the reloaded table: no application covers /demo/a/ any more.
+    assert client.get("/demo/a/?x=1").status_code == 200
