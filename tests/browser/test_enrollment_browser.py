@@ -131,9 +131,8 @@ def test_enroll_biometrics(browser, site, member, clock):
     assert stored.kind == c.BIOMETRICS and stored.name == "Biometrics" and stored.aaguid == CHROMIUM_AAGUID
 
 
-def test_a_platform_authenticator_is_refused_as_a_security_key(browser, site, member, clock):
-    """Only a platform authenticator present: Chromium cannot satisfy cross-platform → cancelled;
-    the server never stores anything. (The server-side attachment check is in request tests.)"""
+def test_step_up_with_biometrics_opens_the_window(browser, site, member, clock):
+    """A second device needs step-up; the enrolled platform authenticator provides it."""
     page = open_as(browser, site, member, PLATFORM)
     page.goto(f"{site}/AddMfaDevice")
     page.get_by_role("link", name="Biometrics").click()
@@ -142,6 +141,7 @@ def test_a_platform_authenticator_is_refused_as_a_security_key(browser, site, me
     # Now a second biometrics needs step-up, which the platform authenticator gives.
     page.goto(f"{site}/AddMfaDevice")
     assert "/account/mfa-devices/verify/" in page.url
+    page.wait_for_load_state("load")
     shot(page, "06-step-up-webauthn")
     page.click("#webauthn-step-up-button")
     page.wait_for_url(f"{site}/AddMfaDevice")
