@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mfa_policies import clock
 from mfa_policies import constants as c
 from mfa_policies.resolution import SignIn
+from mfa_policies.session_state import sign_in_context
 
 from . import flows, selectors, step_up as step_up_window, totp
 from . import webauthn as wa
@@ -52,10 +53,6 @@ def _with_next(url: str, next_url: str | None) -> str:
 
 
 def _sign_in(request, now) -> SignIn:
-    try:
-        from mfa_policies.session_state import sign_in_context
-    except ImportError:  # the sign-in record module is not in this checkout
-        return SignIn(connection="")
     return sign_in_context(request, now=now, consume=False)
 
 
