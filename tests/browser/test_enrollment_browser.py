@@ -28,7 +28,6 @@ CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make chromium)"),
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_AAGUID = "01020304050607080102030405060708"
@@ -49,12 +48,17 @@ def site(live_server, settings):
 
 @pytest.fixture
 def browser():
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    if CHROMIUM is None:  # a missing browser must fail the run, not skip it: `make test` installs it
+        pytest.fail("Debian's chromium is not installed: run `make chromium` (never `playwright install`)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
         b.close()
+        # ORM calls made while Playwright's loop runs get their own (context-local) connections.
+        connections.close_all()
 
 
 @pytest.fixture
