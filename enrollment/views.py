@@ -16,12 +16,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mfa_policies import clock
 from mfa_policies import constants as c
 from mfa_policies.resolution import SignIn
+from mfa_policies.enforcement import safe_next as enforcement_safe_next
 from mfa_policies.session_state import sign_in_context
 
 from . import flows, selectors, step_up as step_up_window, totp
@@ -39,13 +39,9 @@ WEBAUTHN_KINDS = [c.SECURITY_KEY, c.BIOMETRICS]
 
 
 # ------------------------------------------------------------------------------------ helpers
-def safe_next(request, value: str | None) -> str | None:
-    """``value`` if it is a path or URL on this host, else ``None`` (SECURITY row 22)."""
-    if not value or not isinstance(value, str):
-        return None
-    if url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return value
-    return None
+def safe_next(request, value) -> str | None:
+    """``value`` if it is a path or URL on this host, else ``None``."""
+    return enforcement_safe_next(request, value, default=None)
 
 
 def _with_next(url: str, next_url: str | None) -> str:

@@ -91,9 +91,9 @@ def current_table() -> AppTable:
     return app_table.table_for(revocation.config_generation())
 
 
-def safe_next(request, candidate: str | None, default: str = "/") -> str:
+def safe_next(request, candidate: str | None, default: str | None = "/") -> str | None:
     """``candidate`` if it stays on this site, else ``default`` (SECURITY row 22)."""
-    if candidate and url_has_allowed_host_and_scheme(
+    if candidate and isinstance(candidate, str) and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate

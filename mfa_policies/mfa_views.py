@@ -20,15 +20,11 @@ from . import constants as c
 from . import tokens
 from .enforcement import challenge_complete, challenge_for
 from .messages import kinds_text, message
+from enrollment.verification import (VerificationError, totp_verify, webauthn_assertion_options,
+                                     webauthn_assertion_verify)
 
 WEBAUTHN_PURPOSE = "mfa-challenge"
 
-
-def _verification():
-    # helper A's module (enrollment); imported when used so this module loads on its own
-    from enrollment import verification
-
-    return verification
 
 WEBAUTHN_BUTTONS = {c.SECURITY_KEY: "Use your security key", c.BIOMETRICS: "Use biometrics"}
 
@@ -52,10 +48,9 @@ def verify(request):
     kinds_enrolled = {a.kind for a in challenge.authenticators}
     form = TotpForm(request.POST or None)
     if request.method == "POST" and c.TOTP in kinds_enrolled and form.is_valid():
-        verification = _verification()
         try:
-            authenticator = verification.totp_verify(request=request, user=request.user, code=form.cleaned_data["code"])
-        except verification.VerificationError as exc:
+            authenticator = totp_verify(request=request, user=request.user, code=form.cleaned_data["code"])
+        except VerificationError as exc:
             form.add_error("code", exc.message)
         else:
             next_url = challenge_complete(request, challenge, authenticator)
@@ -89,9 +84,8 @@ def _json_error(text: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"ok": False, "error": text}, status=status)
 
 
-@never_cache
-@require_POST
-def webauthn_options(request):
+def _webauthn_challenge(request):
+    """``(challenge, kinds)`` for a WebAuthn endpoint of the pending challenge, or the JSON error."""
     if not request.user.is_authenticated:
         return _json_error("Sign in first.", 401)
     challenge = challenge_for(request)
@@ -100,11 +94,19 @@ def webauthn_options(request):
     kinds = _webauthn_kinds(request, challenge)
     if not kinds:
         return _json_error(message("kind_not_allowed", app=challenge.application.name, kinds=kinds_text(challenge.kinds)))
-    verification = _verification()
+    return challenge, kinds
+
+
+@never_cache
+@require_POST
+def webauthn_options(request):
+    found = _webauthn_challenge(request)
+    if isinstance(found, JsonResponse):
+        return found
+    _, kinds = found
     try:
-        options = verification.webauthn_assertion_options(request=request, user=request.user, kinds=kinds,
-                                                          purpose=WEBAUTHN_PURPOSE)
-    except verification.VerificationError as exc:
+        options = webauthn_assertion_options(request=request, user=request.user, kinds=kinds, purpose=WEBAUTHN_PURPOSE)
+    except VerificationError as exc:
         return _json_error(exc.message)
     return JsonResponse({"ok": True, "options": options})
 
@@ -112,25 +114,20 @@ def webauthn_options(request):
 @never_cache
 @require_POST
 def webauthn_verify(request):
-    if not request.user.is_authenticated:
-        return _json_error("Sign in first.", 401)
-    challenge = challenge_for(request)
-    if isinstance(challenge, HttpResponse):
-        return _json_error(message("no_challenge"), 409)
-    kinds = _webauthn_kinds(request, challenge)
-    if not kinds:
-        return _json_error(message("kind_not_allowed", app=challenge.application.name, kinds=kinds_text(challenge.kinds)))
+    found = _webauthn_challenge(request)
+    if isinstance(found, JsonResponse):
+        return found
+    challenge, kinds = found
     try:
         credential = json.loads(request.body or b"null")
     except ValueError:
         return _json_error("The browser sent an unreadable response. Try again.")
     if isinstance(credential, dict) and "credential" in credential:
         credential = credential["credential"]
-    verification = _verification()
     try:
-        authenticator = verification.webauthn_assertion_verify(
+        authenticator = webauthn_assertion_verify(
             request=request, user=request.user, kinds=kinds, purpose=WEBAUTHN_PURPOSE, credential=credential)
-    except verification.VerificationError as exc:
+    except VerificationError as exc:
         return _json_error(exc.message)
     next_url = challenge_complete(request, challenge, authenticator)
     django_messages.success(request, message("verified", kind=kinds_text({authenticator.kind})))
