@@ -75,14 +75,21 @@ class GrantedDecision:
         return cls(**{**data, "trail": tuple(data.get("trail", ()))})
 
 
-@dataclass(frozen=True)
 class Access:
-    """``request.access`` for a view an application covers."""
+    """``request.access`` for a view an application covers: ``application``, ``decision`` (a
+    :class:`GrantedDecision`), ``claims`` and ``token`` (the app session's JWT)."""
 
-    application: AppEntry
-    decision: GrantedDecision
-    claims: dict
-    token: str
+    __slots__ = ("application", "claims", "token", "_decision")
+
+    def __init__(self, *, application: AppEntry, decision: GrantedDecision | dict, claims: dict, token: str):
+        self.application, self.claims, self.token = application, claims, token
+        self._decision = decision  # the stored dict on the hot path, rebuilt only when a view reads it
+
+    @property
+    def decision(self) -> GrantedDecision:
+        if isinstance(self._decision, dict):
+            self._decision = GrantedDecision.from_dict(self._decision)
+        return self._decision
 
 
 # --------------------------------------------------------------------------------- look-ups
@@ -111,10 +118,8 @@ def enforce(request, entry: AppEntry, *, user_generation: int | None = None) -> 
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     stored = session_state.app_session(request, entry.id)
     if stored is not None and _app_session_live(request, user, entry, stored, user_generation):
-        request.access = Access(
-            application=entry, decision=GrantedDecision.from_dict(stored["decision"]),
-            claims=stored["claims"], token=stored["token"],
-        )
+        request.access = Access(application=entry, decision=stored["decision"], claims=stored["claims"],
+                                token=stored["token"])
         return None
     return login_flow(request, entry)
 

@@ -23,13 +23,15 @@ class AccessMiddleware:
             # One cache round trip per request: when the table this process holds (possibly stale)
             # covers the path, the user's MFA generation is fetched with the configuration's.
             held = app_table.latest()
+            held_entry = held.match(path) if held is not None else None
             user_id = None
-            if held is not None and held.match(path) is not None:
+            if held_entry is not None:
                 user = request.user
                 if user.is_authenticated:
                     user_id = user.pk
             generation, user_generation = revocation.generations(user_id)
-            entry = app_table.table_for(generation).match(path)
+            table = app_table.table_for(generation)
+            entry = held_entry if table is held else table.match(path)
             if entry is not None:
                 response = enforce(request, entry, user_generation=user_generation)
                 if response is not None:
