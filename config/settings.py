@@ -94,10 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# With a per-process cache, revocations reach other processes only if there are none (check E001).
+MFAGATE_SINGLE_PROCESS = env.bool("MFAGATE_SINGLE_PROCESS", default=False)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "mfa_policies.cache_backends.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mfagate"}}
+    CACHES = {"default": {"BACKEND": "mfa_policies.cache_backends.LocMemCache", "LOCATION": "mfagate"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

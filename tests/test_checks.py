@@ -1,0 +1,44 @@
+"""Start-up checks refuse settings that would fail open."""
+
+from __future__ import annotations
+
+import warnings
+
+from django.core.cache import caches
+from django.core.cache.backends.base import CacheKeyWarning
+
+from mfa_policies.checks import revocation_needs_a_shared_cache
+
+LOCMEM = {"default": {"BACKEND": "mfa_policies.cache_backends.LocMemCache", "LOCATION": "check"}}
+REDIS = {"default": {"BACKEND": "mfa_policies.cache_backends.RedisCache", "LOCATION": "redis://127.0.0.1:6379/7"}}
+
+
+def test_a_per_process_cache_is_refused_outside_development(settings):
+    settings.DEBUG, settings.CACHES, settings.MFAGATE_SINGLE_PROCESS = False, LOCMEM, False
+    errors = revocation_needs_a_shared_cache(None)
+    assert [e.id for e in errors] == ["mfagate.E001"]
+    assert "REDIS_URL" in errors[0].hint
+
+
+def test_a_declared_single_process_deployment_may_use_local_memory(settings):
+    settings.DEBUG, settings.CACHES, settings.MFAGATE_SINGLE_PROCESS = False, LOCMEM, True
+    assert revocation_needs_a_shared_cache(None) == []
+
+
+def test_a_shared_cache_passes(settings):
+    settings.DEBUG, settings.CACHES = False, REDIS
+    assert revocation_needs_a_shared_cache(None) == []
+
+
+def test_development_may_use_local_memory(settings):
+    settings.DEBUG, settings.CACHES = True, LOCMEM
+    assert revocation_needs_a_shared_cache(None) == []
+
+
+def test_the_cache_backends_skip_only_the_memcached_key_warnings():
+    cache = caches["default"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        cache.set("a key memcached would reject", 41)
+        assert cache.get("a key memcached would reject") == 41
+        assert cache.incr("a key memcached would reject") == 42
