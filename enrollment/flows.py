@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from accounts.audit import audit_record
-from mfa_policies import clock
+from mfa_policies import clock, revocation, session_state
 from mfa_policies import constants as c
 
-from . import selectors, totp
+from . import selectors, step_up, totp
 from . import webauthn as wa
 from .messages import EnrollmentError
 from .models import Authenticator
@@ -147,6 +147,12 @@ def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
         authenticator_removed.send(
             sender=Authenticator, user=acting_user, authenticator_id=pk, kind=kind, acting_user=acting_user
         )
+        # Every other browser session now redoes MFA (the receivers raised the user's generation);
+        # the owner's own browser proved possession with its step-up, so it keeps its sessions.
+        if getattr(request, "session", None) is not None and getattr(request, "user", None) == acting_user:
+            generation = revocation.stored_user_generation(acting_user.pk)
+            session_state.adopt_user_generation(request, removed_authenticator_id=pk, user_generation=generation)
+            step_up.adopt_generation(request, generation)
         _notify(
             acting_user,
             "An MFA device was removed from your account",

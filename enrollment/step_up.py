@@ -3,7 +3,9 @@
 A user with at least one authenticator must verify with one of them before adding or removing
 any. A verification opens a 10-minute window bound to this browser session: the session key is
 rotated when it opens and recorded with the opening time, so neither another browser session
-nor a copy of this one made before the verification can use it. Only a local authenticator
+nor a copy of this one made before the verification can use it. It also records the user's MFA
+generation: removing an authenticator anywhere closes every other browser's window (whoever
+opened it may have used the authenticator that was just removed). Only a local authenticator
 opens it — never the IdP's ``amr``.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mfa_policies import clock
+from mfa_policies import clock, revocation
 
 from . import selectors
 
@@ -33,6 +35,8 @@ def is_open(request) -> bool:
         return False
     if state.get("session_key") != request.session.session_key:
         return False
+    if state.get("generation") != revocation.stored_user_generation(request.user.pk):
+        return False
     elapsed = clock.now() - opened
     return dt.timedelta(0) <= elapsed < WINDOW
 
@@ -45,7 +49,15 @@ def allows_changes(request) -> bool:
 def open_window(request) -> None:
     """Call after a successful local verification: rotates the session key, opens the window."""
     request.session.cycle_key()
-    request.session[SESSION_KEY] = {"at": clock.now().timestamp(), "session_key": request.session.session_key}
+    request.session[SESSION_KEY] = {"at": clock.now().timestamp(), "session_key": request.session.session_key,
+                                    "generation": revocation.stored_user_generation(request.user.pk)}
+
+
+def adopt_generation(request, generation: int) -> None:
+    """After this session removed an authenticator inside its window, the window stays open here."""
+    state = request.session.get(SESSION_KEY)
+    if isinstance(state, dict):
+        request.session[SESSION_KEY] = {**state, "generation": generation}
 
 
 def close_window(request) -> None:

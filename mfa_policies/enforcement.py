@@ -130,30 +130,11 @@ def _app_session_live(request, user, entry: AppEntry, stored: dict, user_generat
             or stored.get("config_version") != entry.config_version
             or stored.get("expires_at", 0) <= clock.now().timestamp()):
         return False
-    generation = revocation.user_generation(user_id, cached=user_generation)
-    if generation == stored.get("user_generation"):
-        return True
-    # One of the user's authenticators was removed: only the one this session was granted with matters.
-    authenticator_id = stored.get("authenticator_id")
-    if authenticator_id and not _authenticator_exists(user, authenticator_id):
-        log.info("app session for %s on app %s revoked: its authenticator was removed", user_id, entry.id)
+    if revocation.user_generation(user_id, cached=user_generation) != stored.get("user_generation"):
+        # An authenticator of this user was removed since: every other session redoes MFA.
+        log.info("app session for %s on app %s revoked: an authenticator was removed", user_id, entry.id)
         return False
-    session_state.app_session_refresh_generation(request, entry.id, generation)
     return True
-
-
-def _authenticator_exists(user, authenticator_id: str) -> bool:
-    from enrollment.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, pk=authenticator_id).exists()
-
-
-def _existing_authenticator_ids(user, ids: set[str]) -> set[str]:
-    from enrollment.models import Authenticator
-
-    if not ids:
-        return set()
-    return {str(pk) for pk in Authenticator.objects.filter(user=user, pk__in=ids).values_list("pk", flat=True)}
 
 
 def decide(request, entry: AppEntry, *, consume_sign_in: bool) -> tuple[resolution.Decision, resolution.AccessRequest]:
@@ -162,8 +143,7 @@ def decide(request, entry: AppEntry, *, consume_sign_in: bool) -> tuple[resoluti
 
     now = clock.now()
     sign_in = session_state.sign_in_context(request, now=now, consume=consume_sign_in)
-    existing = _existing_authenticator_ids(request.user, session_state.mfa_authenticator_ids(request))
-    mfa = session_state.mfa_sessions(request, existing_authenticator_ids=existing)
+    mfa = session_state.mfa_sessions(request, user_generation=revocation.user_generation(request.user.pk))
     access_request = access_request_for(user=request.user, application=entry.id, sign_in=sign_in,
                                         mfa_sessions=mfa, now=now)
     return resolution.resolve(access_request), access_request
@@ -301,7 +281,8 @@ def challenge_complete(request, challenge: Challenge, authenticator) -> str:
     generation = revocation.user_generation(request.user.pk)
     request.session.cycle_key()  # SECURITY row 12: a new session key after MFA
     now = clock.now()
-    session_state.record_mfa(request, kind=authenticator.kind, authenticator_id=str(authenticator.pk), at=now)
+    session_state.record_mfa(request, kind=authenticator.kind, authenticator_id=str(authenticator.pk),
+                             user_generation=generation, at=now)
     step = f"[session] verified with {kinds_text({authenticator.kind})} “{authenticator.name}” just now"
     request.access = grant(
         request, challenge.application,

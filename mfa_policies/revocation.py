@@ -96,6 +96,13 @@ def user_generation(user_id, cached: int | None = None) -> int:
     return value
 
 
+def stored_user_generation(user_id) -> int:
+    """The user's MFA generation as the database holds it (inside a transaction: as it will commit)."""
+    from accounts.models import User
+
+    return User.objects.filter(pk=user_id).values_list("mfa_generation", flat=True).first() or 0
+
+
 def user_generation_bump(user_id) -> int:
     """Raise the user's MFA generation. Must run inside the transaction of the change; the cache is
     updated when it commits. Returns the new value."""

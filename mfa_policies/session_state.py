@@ -122,30 +122,42 @@ def sign_in_record(request) -> dict:
 
 
 # ------------------------------------------------------------------------------ MFA sessions
-def record_mfa(request, *, kind: str, authenticator_id: str, at: dt.datetime | None = None) -> None:
-    """Remember a completed independent MFA with ``kind`` (one entry per kind, the latest wins)."""
+def record_mfa(request, *, kind: str, authenticator_id: str, user_generation: int,
+               at: dt.datetime | None = None) -> None:
+    """Remember a completed independent MFA with ``kind`` (one entry per kind, the latest wins),
+    under the user's current MFA generation."""
     entries = [e for e in request.session.get(MFA_KEY, []) if e.get("kind") != kind]
-    entries.append({"kind": kind, "at": _ts(at or clock.now()), "authenticator_id": str(authenticator_id)})
+    entries.append({"kind": kind, "at": _ts(at or clock.now()), "authenticator_id": str(authenticator_id),
+                    "generation": user_generation})
     request.session[MFA_KEY] = entries
 
 
-def mfa_sessions(request, *, existing_authenticator_ids: set[str] | None = None) -> tuple[MfaSession, ...]:
-    """This session's MFA sessions. With ``existing_authenticator_ids``, those made with an
-    authenticator that no longer exists are forgotten (spec §3.4)."""
+def mfa_sessions(request, *, user_generation: int) -> tuple[MfaSession, ...]:
+    """This session's MFA sessions made under ``user_generation``. Those from before an
+    authenticator was removed (a newer generation) are forgotten: after a removal every other
+    browser session must complete MFA again (spec §3.4, SECURITY row 13)."""
     entries = request.session.get(MFA_KEY, [])
-    if existing_authenticator_ids is not None:
-        kept = [e for e in entries if e.get("authenticator_id") in existing_authenticator_ids]
-        if len(kept) != len(entries):
-            request.session[MFA_KEY] = kept
-        entries = kept
+    kept = [e for e in entries if e.get("generation") == user_generation]
+    if len(kept) != len(entries):
+        request.session[MFA_KEY] = kept
     return tuple(
         MfaSession(kind=e["kind"], verified_at=_dt(e["at"]), authenticator_id=e.get("authenticator_id", ""))
-        for e in entries
+        for e in kept
     )
 
 
-def mfa_authenticator_ids(request) -> set[str]:
-    return {e.get("authenticator_id", "") for e in request.session.get(MFA_KEY, [])} - {""}
+def adopt_user_generation(request, *, removed_authenticator_id: str, user_generation: int) -> None:
+    """The browser session that removed an authenticator (after a step-up) keeps what it holds under
+    the new generation — except anything made with the removed authenticator itself."""
+    request.session[MFA_KEY] = [
+        {**e, "generation": user_generation} for e in request.session.get(MFA_KEY, [])
+        if e.get("authenticator_id") != removed_authenticator_id
+    ]
+    request.session[APPS_KEY] = {
+        app_id: {**stored, "user_generation": user_generation}
+        for app_id, stored in request.session.get(APPS_KEY, {}).items()
+        if stored.get("authenticator_id") != removed_authenticator_id
+    }
 
 
 # ------------------------------------------------------------------------------ app sessions
@@ -189,13 +201,6 @@ def app_session(request, app_id: int) -> dict | None:
     if not apps:
         return None
     return apps.get(str(app_id))
-
-
-def app_session_refresh_generation(request, app_id: int, generation: int) -> None:
-    apps = dict(request.session.get(APPS_KEY, {}))
-    if str(app_id) in apps:
-        apps[str(app_id)] = {**apps[str(app_id)], "user_generation": generation}
-        request.session[APPS_KEY] = apps
 
 
 def drop_app_session(request, app_id: int) -> None:

@@ -241,12 +241,15 @@ def test_removal_revokes_even_with_a_cold_cache(client, clock, setup, run_on_com
     assert client.get("/demo/a/").status_code == 302
 
 
-def test_removing_another_authenticator_keeps_the_app_session(client, clock, setup, run_on_commit):
+def test_removing_any_authenticator_elsewhere_makes_this_browser_redo_mfa(client, clock, setup, run_on_commit):
+    """SECURITY row 13: after an authenticator change, other sessions must complete MFA again —
+    even when the removed authenticator is not the one this browser verified with."""
     org, app, policy, user = setup()
     _pass_with_totp(client, clock, user)
     key = enroll_webauthn(user, FakeAuthenticator())
     _remove(user, key, run_on_commit)
-    assert client.get("/demo/a/").status_code == 200
+    response = client.get("/demo/a/")
+    assert response.status_code == 302 and response["Location"].startswith("/mfa/verify/")
 
 
 def test_removal_in_one_browser_revokes_the_other_browsers_session(client, clock, setup, run_on_commit):
@@ -263,6 +266,31 @@ def test_removal_in_one_browser_revokes_the_other_browsers_session(client, clock
     _remove(user, authenticator, run_on_commit)
     assert other.get("/demo/a/").status_code == 302
     assert client.get("/demo/a/").status_code == 302
+
+
+def test_the_browser_that_removes_keeps_its_session_and_every_other_browser_redoes_mfa(
+        client, clock, setup, run_on_commit):
+    """SECURITY row 13 through the real pages: step up, remove a second device, keep going here;
+    the user's other browser must complete MFA again."""
+    from django.test import Client
+
+    org, app, policy, user = setup()
+    _, otp = _pass_with_totp(client, clock, user)
+    spare = enroll_webauthn(user, FakeAuthenticator())
+    other = Client()
+    sign_in(other, user.email, PW)
+    other.get("/demo/a/")
+    assert _verify(other, clock, otp).status_code == 302
+    assert other.get("/demo/a/").status_code == 200
+
+    clock.advance(seconds=31)
+    assert client.post("/account/mfa-devices/verify/", {"code": code_at(otp)}).status_code == 302  # step-up
+    with run_on_commit():
+        removed = client.post(f"/account/mfa-devices/{spare.pk}/remove/")
+    assert removed.status_code == 302
+    assert client.get("/demo/a/").status_code == 200
+    response = other.get("/demo/a/")
+    assert response.status_code == 302 and response["Location"].startswith("/mfa/verify/")
 
 
 # --------------------------------------------------------------------------------- next

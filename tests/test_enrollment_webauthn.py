@@ -167,10 +167,13 @@ def test_registered_credentials_are_excluded(client, member, clock):
     enroll_webauthn(member, fake)
     client.force_login(member)
     from enrollment import step_up
+    from mfa_policies.revocation import stored_user_generation
+
     session = client.session
     session.save()
     # Open the step-up window the honest way is tested elsewhere; here only the options matter.
-    session[step_up.SESSION_KEY] = {"at": clock.now.timestamp(), "session_key": session.session_key}
+    session[step_up.SESSION_KEY] = {"at": clock.now.timestamp(), "session_key": session.session_key,
+                                    "generation": stored_user_generation(member.pk)}
     session.save()
     assert [d["id"] for d in _options(client)["excludeCredentials"]] == [fake.id]
 

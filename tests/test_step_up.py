@@ -178,3 +178,28 @@ def test_anonymous_json_endpoints_say_sign_in(client, db):
     for path in ("/account/mfa-devices/webauthn/register/options/", "/account/mfa-devices/verify/webauthn/options/"):
         response = client.post(path, "{}", content_type="application/json")
         assert response.status_code == 401 and response.json()["ok"] is False
+
+
+def test_a_removal_in_one_browser_closes_the_step_up_window_of_another(member, clock):
+    """Whoever opened the other window may hold the authenticator that was just removed."""
+    first, otp = enroll_totp(member)
+    spare, _ = _enroll_spare_key(member)
+    mine, theirs = Client(), Client()
+    for browser in (mine, theirs):
+        browser.force_login(member)
+        clock.advance(seconds=31)
+        assert _step_up(browser, otp).status_code == 302
+    assert mine.post(f"/account/mfa-devices/{spare.pk}/remove/").status_code == 302
+    assert mine.get("/AddMfaDevice").status_code == 200, "the remover's own window stays open"
+    response = theirs.get("/AddMfaDevice")
+    assert response.status_code == 302 and response["Location"].startswith(STEP_UP)
+    assert theirs.post(f"/account/mfa-devices/{first.pk}/remove/").status_code in (302, 403)
+    assert Authenticator.objects.filter(pk=first.pk).exists()
+
+
+def _enroll_spare_key(user):
+    """A second device to remove: a WebAuthn credential from the software authenticator."""
+    from tests.enrollment_helpers import enroll_webauthn
+    from tests.webauthn_fakes import FakeAuthenticator
+
+    return enroll_webauthn(user, FakeAuthenticator()), None
