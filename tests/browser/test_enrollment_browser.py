@@ -245,3 +245,54 @@ def test_a_listed_model_needs_a_trusted_attestation_root(browser, site, member, 
     shot(page, "15-devices-after-approved-key")
     stored = Authenticator.objects.get(user=member)
     assert stored.aaguid == CHROMIUM_AAGUID and stored.attestation_format == "packed"
+
+
+def test_a_new_user_goes_from_add_mfa_device_to_three_devices_and_removes_one(browser, site, member, clock):
+    """Issue 4's journey: sign in through the real form, enroll TOTP (no step-up for the first),
+    step up with it, add a security key and biometrics, then remove the TOTP inside the window."""
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    for options in (SECURITY_KEY, PLATFORM):
+        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+
+    page.goto(f"{site}/AddMfaDevice")
+    assert "/accounts/login/" in page.url, "anonymous users sign in first"
+    shot(page, "20-sign-in")
+    page.fill("input[name=login]", member.email)
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{site}/AddMfaDevice")
+
+    page.get_by_role("link", name="Authenticator application").click()
+    key = "".join(page.locator(".setup-key span").all_inner_texts())
+    page.fill("input[name=code]", pyotp.TOTP(key).at(clock.now.timestamp()))
+    page.click("button:has-text('Verify and add')")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+
+    clock.advance(seconds=31)  # a fresh TOTP step for the step-up
+    page.goto(f"{site}/AddMfaDevice")
+    assert "/account/mfa-devices/verify/" in page.url, "the second device needs a step-up"
+    page.fill("input[name=code]", pyotp.TOTP(key).at(clock.now.timestamp()))
+    page.click("button:has-text('Verify')")
+    page.wait_for_url(f"{site}/AddMfaDevice")
+    register(page, site, "Security key", name="Desk key")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    register(page, site, "Biometrics", name="Laptop")
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    shot(page, "21-three-devices")
+    kinds = sorted(Authenticator.objects.filter(user=member).values_list("kind", flat=True))
+    assert kinds == sorted([c.TOTP, c.SECURITY_KEY, c.BIOMETRICS])
+
+    totp_device = Authenticator.objects.get(user=member, kind=c.TOTP)
+    row = page.locator(f"tr[data-device='{totp_device.pk}']")
+    row.locator("summary").click()
+    row.get_by_role("button", name="Remove MFA device").click()
+    page.wait_for_url(f"{site}/account/mfa-devices/")
+    shot(page, "22-two-devices-left")
+    assert sorted(Authenticator.objects.filter(user=member).values_list("kind", flat=True)) == sorted(
+        [c.SECURITY_KEY, c.BIOMETRICS])
+    assert "removed" in page.content()
+    context.close()
