@@ -16,6 +16,7 @@ import logging
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 
 from mfa_policies import constants as c
 from mfa_policies.session_state import record_sign_in
@@ -59,6 +60,11 @@ def record_allauth_sign_in(request, user, sociallogin=None) -> None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        """Accounts are created by admins unless ``MFAGATE_OPEN_SIGNUP`` says otherwise: an MFA
+        gateway should not let strangers register (they would match no policy, but still)."""
+        return settings.MFAGATE_OPEN_SIGNUP
+
     def post_login(self, request, user, *, signal_kwargs=None, **kwargs):
         record_allauth_sign_in(request, user, (signal_kwargs or {}).get("sociallogin"))
         return super().post_login(request, user, signal_kwargs=signal_kwargs, **kwargs)
@@ -67,3 +73,8 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Enterprise connections sign existing users in; the sign-in itself is recorded by
     :class:`AccountAdapter` (``post_login`` receives the ``sociallogin``)."""
+
+    def is_open_for_signup(self, request, sociallogin):
+        """Enterprise identity providers may provision users on first sign-in (they vouch for the
+        person); such users still match no policy until an admin gives them a membership."""
+        return settings.MFAGATE_ENTERPRISE_SIGNUP

@@ -124,6 +124,9 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Local self sign-up is closed (admins create accounts); enterprise IdPs may provision users.
+MFAGATE_OPEN_SIGNUP = env.bool("MFAGATE_OPEN_SIGNUP", default=False)
+MFAGATE_ENTERPRISE_SIGNUP = env.bool("MFAGATE_ENTERPRISE_SIGNUP", default=True)
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 
 # Access tokens for app sessions (mfa_policies.tokens): an EC P-256 private key in PEM; when

@@ -133,3 +133,16 @@ def test_sign_in_pages_use_the_site_layout(client, db):
     page = client.get("/accounts/login/")
     assert page.status_code == 200
     assert b'class="topbar"' in page.content and b"css/app.css" in page.content
+
+
+def test_self_sign_up_is_closed_unless_opened(client, db, settings):
+    from accounts.models import User
+
+    response = client.post("/accounts/signup/", {"email": "walk-in@x.test", "password1": "a-Long-pass-9",
+                                                 "password2": "a-Long-pass-9"})
+    assert not User.objects.filter(email="walk-in@x.test").exists()
+    assert response.status_code in (200, 302) and b"Sign Up Closed" in client.get("/accounts/signup/").content
+    settings.MFAGATE_OPEN_SIGNUP = True
+    client.post("/accounts/signup/", {"email": "walk-in@x.test", "password1": "a-Long-pass-9",
+                                      "password2": "a-Long-pass-9"})
+    assert User.objects.filter(email="walk-in@x.test").exists()
