@@ -142,7 +142,10 @@ def test_self_sign_up_is_closed_unless_opened(client, db, settings):
                                                  "password2": "a-Long-pass-9"})
     assert not User.objects.filter(email="walk-in@x.test").exists()
     assert response.status_code in (200, 302) and b"Sign Up Closed" in client.get("/accounts/signup/").content
+    page = client.get("/accounts/login/").content.decode()
+    assert "created by your administrator" in page and "/accounts/signup/" not in page
     settings.MFAGATE_OPEN_SIGNUP = True
+    assert "/accounts/signup/" in client.get("/accounts/login/").content.decode()
     client.post("/accounts/signup/", {"email": "walk-in@x.test", "password1": "a-Long-pass-9",
                                       "password2": "a-Long-pass-9"})
     assert User.objects.filter(email="walk-in@x.test").exists()
