@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, Application, Environment, Membership, Organization, Policy
 from mfa_policies.resolution import SignIn, resolve
-from mfa_policies.selectors import access_request_for
+from mfa_policies.selectors import access_requests_for_user
 
 from .models import Authenticator
 
@@ -73,13 +73,8 @@ class LauncherApp:
 
 def launcher_apps(user, *, sign_in: SignIn, now: dt.datetime) -> list[LauncherApp]:
     """Applications whose policies would let ``user`` in (allow or bypass), by the real resolver."""
-    result = []
-    orgs = organizations_for(user)
-    apps = Application.objects.filter(organization__in=orgs).select_related("organization").order_by(
-        "organization__name", "name"
-    )
-    for app in apps:
-        decision = resolve(access_request_for(user=user, application=app, sign_in=sign_in, now=now))
-        if decision.allowed and app.path_prefixes:
-            result.append(LauncherApp(name=app.name, organization=app.organization.name, url=app.path_prefixes[0]))
-    return result
+    return [
+        LauncherApp(name=app.name, organization=app.organization.name, url=app.path_prefixes[0])
+        for app, request in access_requests_for_user(user=user, sign_in=sign_in, now=now)
+        if app.path_prefixes and resolve(request).allowed
+    ]

@@ -37,8 +37,13 @@ def environment_settings(env: Environment | None = None) -> r.EnvironmentSetting
     )
 
 
-def organization_settings(org: Organization) -> r.OrganizationSettings:
-    """One organization's settings: two queries for its exemptions."""
+def organization_settings(org: Organization, *, exempt_roles: frozenset[str] | None = None,
+                          exempt_connections: frozenset[str] | None = None) -> r.OrganizationSettings:
+    """One organization's settings: two queries for its exemptions unless they are given."""
+    if exempt_roles is None:
+        exempt_roles = frozenset(org.exempt_roles.values_list("key", flat=True))
+    if exempt_connections is None:
+        exempt_connections = frozenset(org.exempt_connections.values_list("key", flat=True))
     return r.OrganizationSettings(
         id=org.pk,
         name=org.name,
@@ -48,8 +53,8 @@ def organization_settings(org: Organization) -> r.OrganizationSettings:
         amr_matching_enabled=org.amr_matching_enabled,
         amr_session_duration=parse_duration(org.amr_session_duration),
         has_required_aaguids=org.required_aaguids_id is not None,
-        exempt_roles=frozenset(org.exempt_roles.values_list("key", flat=True)),
-        exempt_connections=frozenset(org.exempt_connections.values_list("key", flat=True)),
+        exempt_roles=exempt_roles,
+        exempt_connections=exempt_connections,
     )
 
 
@@ -63,36 +68,40 @@ def application_settings(app: Application) -> r.ApplicationSettings:
     )
 
 
+def _policy_settings(policy) -> r.PolicySettings:
+    return r.PolicySettings(
+        id=policy.pk,
+        name=policy.name,
+        decision=policy.decision,
+        include=_rules(policy.include),
+        require=_rules(policy.require),
+        exclude=_rules(policy.exclude),
+        mfa=_mfa_config(policy),
+    )
+
+
 def policies_for(app: Application) -> tuple[r.PolicySettings, ...]:
     """The app's policies in precedence order: one query."""
     rows = AppPolicy.objects.filter(application=app).select_related("policy").order_by("precedence")
-    return tuple(
-        r.PolicySettings(
-            id=row.policy.pk,
-            name=row.policy.name,
-            decision=row.policy.decision,
-            include=_rules(row.policy.include),
-            require=_rules(row.policy.require),
-            exclude=_rules(row.policy.exclude),
-            mfa=_mfa_config(row.policy),
-        )
-        for row in rows
-    )
+    return tuple(_policy_settings(row.policy) for row in rows)
+
+
+def enrolled_kinds(user) -> frozenset[str]:
+    from enrollment.models import Authenticator
+
+    return frozenset(Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct())
 
 
 def user_facts(user, org: Organization) -> r.UserFacts:
     """Membership, roles in ``org`` and enrolled kinds: two queries."""
-    from enrollment.models import Authenticator
-
     role_rows = list(
         Membership.objects.filter(user=user, organization=org).values_list("roles__key", flat=True)
     )
-    kinds = Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct()
     return r.UserFacts(
         email=user.email,
         is_member=bool(role_rows),
         roles=frozenset(key for key in role_rows if key),
-        enrolled_kinds=frozenset(kinds),
+        enrolled_kinds=enrolled_kinds(user),
     )
 
 
@@ -122,3 +131,51 @@ def access_request_for(
 
 def connection_for_key(key: str) -> Connection | None:
     return Connection.objects.filter(key=key).first()
+
+
+def access_requests_for_user(
+    *, user, sign_in: r.SignIn, mfa_sessions: Iterable[r.MfaSession] = (), now: dt.datetime,
+) -> list[tuple[Application, r.AccessRequest]]:
+    """The resolver's input for ``user`` opening each application of each organization they are a
+    member of (the App Launcher's question), in seven queries however many there are."""
+    from collections import defaultdict
+
+    roles_by_org: dict[int, set[str]] = defaultdict(set)
+    for org_id, key in Membership.objects.filter(user=user).values_list("organization_id", "roles__key"):
+        roles_by_org[org_id].update([key] if key else [])
+    if not roles_by_org:
+        return []
+    apps = list(Application.objects.filter(organization_id__in=list(roles_by_org))
+                .select_related("organization").order_by("organization__name", "name"))
+    org_ids = {app.organization_id for app in apps}
+    exempt_roles: dict[int, set[str]] = defaultdict(set)
+    for org_id, key in Organization.exempt_roles.through.objects.filter(
+            organization_id__in=org_ids).values_list("organization_id", "role__key"):
+        exempt_roles[org_id].add(key)
+    exempt_connections: dict[int, set[str]] = defaultdict(set)
+    for org_id, key in Organization.exempt_connections.through.objects.filter(
+            organization_id__in=org_ids).values_list("organization_id", "connection__key"):
+        exempt_connections[org_id].add(key)
+    policies: dict[int, list[r.PolicySettings]] = defaultdict(list)
+    for row in AppPolicy.objects.filter(application__in=apps).select_related("policy").order_by(
+            "application_id", "precedence"):
+        policies[row.application_id].append(_policy_settings(row.policy))
+    environment = environment_settings()
+    kinds = enrolled_kinds(user)
+    sessions = tuple(mfa_sessions)
+    return [
+        (app, r.AccessRequest(
+            environment=environment,
+            organization=organization_settings(app.organization,
+                                               exempt_roles=frozenset(exempt_roles[app.organization_id]),
+                                               exempt_connections=frozenset(exempt_connections[app.organization_id])),
+            application=application_settings(app),
+            policies=tuple(policies[app.pk]),
+            user=r.UserFacts(email=user.email, is_member=True, roles=frozenset(roles_by_org[app.organization_id]),
+                             enrolled_kinds=kinds),
+            sign_in=sign_in,
+            mfa_sessions=sessions,
+            now=now,
+        ))
+        for app in apps
+    ]

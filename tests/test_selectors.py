@@ -88,3 +88,42 @@ def test_a_member_without_roles_is_still_a_member(demo, make_user, make_member, 
     app = Application.objects.get(name="Application A")
     request = access_request_for(user=user, application=app, sign_in=r.SignIn("password"), now=clock.now)
     assert request.user.is_member and request.user.roles == frozenset()
+
+
+def test_every_app_request_for_a_user_equals_the_single_app_request(demo, clock, make_org, make_app,
+                                                                     make_policy, make_member):
+    from accounts.models import User
+    from mfa_policies.selectors import access_requests_for_user
+
+    user = User.objects.get(email="mixed@demo.test")
+    second = make_org("Second")
+    make_member(user, second)
+    make_policy(second, "All", apps=[make_app(second, "Wiki", path_prefixes=["/wiki/"])])
+    sign_in = r.SignIn("okta", amr=("pwd", "hwk"), authenticated_at=clock.now)
+    batch = access_requests_for_user(user=user, sign_in=sign_in, now=clock.now)
+    assert [app.name for app, _ in batch] == ["Admin console", "Application A", "Application B", "Wiki"]
+    for app, request in batch:
+        assert request == access_request_for(user=user, application=app, sign_in=sign_in, now=clock.now)
+
+
+@pytest.mark.parametrize("apps", [1, 30])
+def test_the_launcher_question_takes_a_fixed_number_of_queries(apps, make_user, make_org, make_app, make_policy,
+                                                               make_member, clock, django_assert_max_num_queries):
+    from mfa_policies.selectors import access_requests_for_user
+
+    user = make_user()
+    for i in range(apps):
+        org = make_org(f"Org {i}")
+        make_member(user, org)
+        make_policy(org, apps=[make_app(org, path_prefixes=[f"/app{i}/"])])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        batch = access_requests_for_user(user=user, sign_in=r.SignIn("password"), now=clock.now)
+    assert len(batch) == apps and all(r.resolve(request).allowed for _, request in batch)
+
+
+def test_a_user_without_memberships_has_no_applications(make_user, clock, django_assert_max_num_queries):
+    from mfa_policies.selectors import access_requests_for_user
+
+    user = make_user()
+    with django_assert_max_num_queries(1):
+        assert access_requests_for_user(user=user, sign_in=r.SignIn("password"), now=clock.now) == []
