@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -19,7 +20,7 @@ from mfa_policies import constants as c
 
 from . import selectors, step_up, totp
 from . import webauthn as wa
-from .messages import EnrollmentError
+from .messages import MESSAGES, EnrollmentError
 from .models import Authenticator
 from .signals import authenticator_added, authenticator_removed
 
@@ -124,6 +125,15 @@ def webauthn_add(*, request, acting_user, credential, name: str = "") -> Authent
     return authenticator
 
 
+def _delete(authenticator: Authenticator) -> None:
+    if authenticator.totp_device_id:
+        device = authenticator.totp_device
+        authenticator.delete()
+        totp.delete_device(device)
+    else:
+        authenticator.delete()
+
+
 def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
     """Remove one of ``acting_user``'s own authenticators (another user's id → 404)."""
     with transaction.atomic():
@@ -138,12 +148,7 @@ def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
             actor=acting_user, action="authenticator.removed", obj=authenticator,
             subject_user=acting_user, ip_address=_ip(request), before=snapshot,
         )
-        if authenticator.totp_device_id:
-            device = authenticator.totp_device
-            authenticator.delete()
-            totp.delete_device(device)
-        else:
-            authenticator.delete()
+        _delete(authenticator)
         authenticator_removed.send(
             sender=Authenticator, user=acting_user, authenticator_id=pk, kind=kind, acting_user=acting_user
         )
@@ -161,3 +166,56 @@ def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
             f"{_ip(request) or 'an unknown address'}\n\n"
             "If this was not you, contact your administrator and review your MFA devices.",
         )
+
+
+ADMIN_DELETE_PERMISSION = "enrollment.delete_authenticator"
+
+
+def may_delete_for_others(user) -> bool:
+    """Staff holding ``enrollment.delete_authenticator`` (superusers hold every permission)."""
+    return bool(
+        getattr(user, "is_authenticated", False) and user.is_active and user.is_staff
+        and user.has_perm(ADMIN_DELETE_PERMISSION)
+    )
+
+
+def authenticator_delete_by_admin(*, request, acting_user, authenticator_id) -> Authenticator:
+    """An administrator deletes another user's authenticator (lockout recovery, a lost device).
+
+    Refused with ``PermissionDenied`` unless ``acting_user`` is active staff with
+    ``enrollment.delete_authenticator``. Audited with the admin as actor and the owner as subject;
+    sends ``authenticator_removed`` so every browser session of the owner redoes MFA (or goes to
+    enrollment when nothing is left) on its next request; emails the owner once committed.
+    Returns the deleted (unsaved) authenticator for the confirmation message.
+
+    Organization scoping is not enforced here: mfagate has no organization-scoped admins yet, so
+    the permission is global (SECURITY row 15).
+    """
+    if not may_delete_for_others(acting_user):
+        raise PermissionDenied(MESSAGES["admin_delete_not_allowed"])
+    with transaction.atomic():
+        authenticator = (
+            Authenticator.objects.select_for_update().select_related("user").filter(pk=authenticator_id).first()
+        )
+        if authenticator is None:
+            raise Http404("No such MFA device.")
+        owner = authenticator.user
+        snapshot = _snapshot(authenticator)
+        pk, kind = str(authenticator.pk), authenticator.kind
+        audit_record(
+            actor=acting_user, action="authenticator.deleted_by_admin", obj=authenticator,
+            subject_user=owner, ip_address=_ip(request), before=snapshot,
+        )
+        _delete(authenticator)
+        authenticator_removed.send(
+            sender=Authenticator, user=owner, authenticator_id=pk, kind=kind, acting_user=acting_user
+        )
+        _notify(
+            owner,
+            "An administrator removed an MFA device from your account",
+            f"An administrator ({acting_user.email}) removed an MFA device from your mfagate account:\n\n"
+            f"  {snapshot['name']} ({c.AUTHENTICATOR_LABELS[kind]})\n  at {clock.now():%Y-%m-%d %H:%M UTC}\n\n"
+            "Your other browser sessions must verify again. If you did not ask for this, contact your "
+            "administrator.",
+        )
+    return authenticator

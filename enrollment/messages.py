@@ -70,6 +70,10 @@ MESSAGES: dict[str, str] = {
     "kind_not_offered": "Your organizations do not allow this kind of MFA device.",
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
+    # Admin console
+    "admin_delete_not_allowed": "You do not have permission to delete other users' MFA devices.",
+    "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",
+    "admin_no_devices": "No MFA devices. Share the enrollment link below so the user can add one.",
 }
 
 
