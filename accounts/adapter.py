@@ -1,9 +1,10 @@
 """django-allauth adapters: every sign-in records its connection, the IdP's ``amr`` and the time.
 
 - email + password → connection ``password``; allauth's login by code → ``email_otp``;
-- a social (enterprise) login → the :class:`~mfa_policies.models.Connection` whose
-  ``provider_id`` is the allauth provider id (``unregistered:<provider>`` when none is, so no
-  exemption can apply by accident), with ``amr`` and ``auth_time`` from the ID token.
+- a social (enterprise) login → the enterprise :class:`~mfa_policies.models.Connection` whose
+  ``provider_id`` is the allauth provider id (``unregistered:<provider>`` when none is,
+  ``ambiguous:<provider>`` when several are, so no exemption can apply by accident), with ``amr``
+  and ``auth_time`` from the ID token.
 
 The record is written in :meth:`AccountAdapter.post_login`, after Django's ``login()`` rotated the
 session key; see :func:`mfa_policies.session_state.record_sign_in`.
@@ -31,10 +32,18 @@ _ALLAUTH_METHOD_TO_CONNECTION = {
 
 
 def connection_for_provider(provider_id: str) -> str:
+    """The key of the one enterprise connection signing in through ``provider_id``. None, or more
+    than one (which would make the recorded connection — and so an exemption — depend on how the
+    keys sort), records a key that no organization can exempt."""
     from mfa_policies.models import Connection
 
-    key = Connection.objects.filter(provider_id=provider_id).values_list("key", flat=True).first()
-    return key or f"unregistered:{provider_id}"
+    keys = list(Connection.objects.filter(provider_id=provider_id, kind__in=c.ENTERPRISE_CONNECTION_KINDS)
+                .values_list("key", flat=True)[:2])
+    if len(keys) > 1:
+        log.error("enterprise connections %s share the provider id %r; recorded none of them",
+                  " and ".join(sorted(keys)), provider_id)
+        return f"ambiguous:{provider_id}"
+    return keys[0] if keys else f"unregistered:{provider_id}"
 
 
 def id_token_claims(sociallogin) -> dict:

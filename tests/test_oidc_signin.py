@@ -196,3 +196,19 @@ def test_a_first_sign_in_provisions_the_user_and_records_the_connection(client, 
     assert record["connection"] == "corp" and record["amr"] == ["pwd", "otp"]
     assert client.get("/demo/a/").status_code == 403  # no membership yet: no policy can match
 
+
+
+# ------------------------------------------------------------- which connection is recorded
+def test_a_local_connection_sharing_the_provider_id_is_not_recorded(client, corp, make_connection):
+    make_connection("a-local", c.CONNECTION_PASSWORD, provider_id="corp")  # sorts before "corp"
+    assert _signed_in(client, "carol")["connection"] == "corp"
+
+
+def test_two_enterprise_connections_with_one_provider_id_apply_no_exemption(client, corp, make_connection, caplog):
+    org, _, _, users = corp
+    org.exempt_connections.add(make_connection("a-partners", c.CONNECTION_OIDC, provider_id="corp"))
+    enroll_totp(users["carol"])
+    record = _signed_in(client, "carol")
+    assert record["connection"] == "ambiguous:corp"
+    assert "a-partners" in caplog.text and "corp" in caplog.text
+    assert client.get("/demo/a/")["Location"].startswith(VERIFY)
