@@ -212,3 +212,19 @@ def test_two_enterprise_connections_with_one_provider_id_apply_no_exemption(clie
     assert record["connection"] == "ambiguous:corp"
     assert "a-partners" in caplog.text and "corp" in caplog.text
     assert client.get("/demo/a/")["Location"].startswith(VERIFY)
+
+
+def test_amr_duration_0m_counts_for_the_sign_ins_own_login_flow_only(client, corp, make_policy):
+    from mfa_policies.models import AppPolicy
+
+    org, _, other, users = corp
+    org.amr_session_duration = "0m"
+    org.save()
+    AppPolicy.objects.filter(application=other).delete()
+    make_policy(org, apps=[other])  # /demo/b/ inherits too (totp or security key)
+    enroll_totp(users["bob"])
+    result = oidc_sign_in(client, "bob", next_url="/demo/a/")
+    assert result.response["Location"] == "/demo/a/"
+    response = client.get("/demo/a/")
+    assert response.status_code == 200 and _access(response).decision.satisfied_by == "amr_match"
+    assert client.get("/demo/b/")["Location"].startswith(VERIFY)  # a later login flow
