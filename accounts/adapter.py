@@ -32,18 +32,14 @@ _ALLAUTH_METHOD_TO_CONNECTION = {
 
 
 def connection_for_provider(provider_id: str) -> str:
-    """The key of the one enterprise connection signing in through ``provider_id``. None, or more
-    than one (which would make the recorded connection — and so an exemption — depend on how the
-    keys sort), records a key that no organization can exempt."""
+    """The key of the enterprise connection signing in through ``provider_id`` (the database keeps
+    provider ids unique). None — or a local connection carrying that id — records a key that no
+    organization can exempt."""
     from mfa_policies.models import Connection
 
-    keys = list(Connection.objects.filter(provider_id=provider_id, kind__in=c.ENTERPRISE_CONNECTION_KINDS)
-                .values_list("key", flat=True)[:2])
-    if len(keys) > 1:
-        log.error("enterprise connections %s share the provider id %r; recorded none of them",
-                  " and ".join(sorted(keys)), provider_id)
-        return f"ambiguous:{provider_id}"
-    return keys[0] if keys else f"unregistered:{provider_id}"
+    key = (Connection.objects.filter(provider_id=provider_id, kind__in=c.ENTERPRISE_CONNECTION_KINDS)
+           .values_list("key", flat=True).first())
+    return key or f"unregistered:{provider_id}"
 
 
 def id_token_claims(sociallogin) -> dict:

@@ -84,9 +84,16 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_id"], condition=~models.Q(provider_id=""),
+                                    name="connection_provider_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.key
+
+    def clean(self):
+        validation.raise_if_errors(validation.connection_errors(self))
 
     @property
     def is_enterprise(self) -> bool:

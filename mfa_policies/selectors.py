@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
+from . import constants as c
 from . import resolution as r
 from .durations import parse_duration
 from .models import AppPolicy, Application, Connection, Environment, Membership, Organization
@@ -43,7 +44,8 @@ def organization_settings(org: Organization, *, exempt_roles: frozenset[str] | N
     if exempt_roles is None:
         exempt_roles = frozenset(org.exempt_roles.values_list("key", flat=True))
     if exempt_connections is None:
-        exempt_connections = frozenset(org.exempt_connections.values_list("key", flat=True))
+        exempt_connections = frozenset(org.exempt_connections.filter(kind__in=c.ENTERPRISE_CONNECTION_KINDS)
+                                       .values_list("key", flat=True))
     return r.OrganizationSettings(
         id=org.pk,
         name=org.name,
@@ -154,7 +156,8 @@ def access_requests_for_user(
         exempt_roles[org_id].add(key)
     exempt_connections: dict[int, set[str]] = defaultdict(set)
     for org_id, key in Organization.exempt_connections.through.objects.filter(
-            organization_id__in=org_ids).values_list("organization_id", "connection__key"):
+            organization_id__in=org_ids, connection__kind__in=c.ENTERPRISE_CONNECTION_KINDS,
+    ).values_list("organization_id", "connection__key"):
         exempt_connections[org_id].add(key)
     policies: dict[int, list[r.PolicySettings]] = defaultdict(list)
     for row in AppPolicy.objects.filter(application__in=apps).select_related("policy").order_by(

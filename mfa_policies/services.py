@@ -16,6 +16,7 @@ from django.forms.models import model_to_dict
 
 from accounts.audit import audit_record
 
+from . import validation
 from .models import AppPolicy, Application, Environment, Organization, Policy
 
 CONFIG_GENERATION_KEY = "mfagate:config-generation"
@@ -75,6 +76,8 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
     if instance.pk is not None and model.objects.filter(pk=instance.pk).exists():
         before = _snapshot(model.objects.get(pk=instance.pk))
     instance.full_clean()
+    if isinstance(instance, Organization) and "exempt_connections" in (m2m or {}):
+        validation.raise_if_errors(validation.exempt_connections_errors(m2m["exempt_connections"]))
     instance.save()
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)

@@ -146,6 +146,31 @@ def organization_errors(org) -> Errors:
     return errors
 
 
+def connection_errors(connection) -> Errors:
+    from .models import Connection
+
+    errors: Errors = {}
+    enterprise = connection.kind in c.ENTERPRISE_CONNECTION_KINDS
+    if connection.provider_id and not enterprise:
+        _add(errors, "provider_id", "provider_id: only enterprise (OIDC or SAML) connections sign in through a provider.")
+    if connection.provider_id:
+        taken = Connection.objects.filter(provider_id=connection.provider_id).exclude(pk=connection.pk).first()
+        if taken is not None:
+            _add(errors, "provider_id",
+                 f"provider_id: connection “{taken.key}” already signs in through “{connection.provider_id}”.")
+    return errors
+
+
+def exempt_connections_errors(connections) -> Errors:
+    """Only enterprise connections can be exempt (seed 000): a password can never skip MFA."""
+    local = sorted(conn.key for conn in connections if conn.kind not in c.ENTERPRISE_CONNECTION_KINDS)
+    if local:
+        return {"exempt_connections": [
+            f"exempt_connections: only enterprise connections can be exempt; {', '.join(local)} "
+            f"{'is' if len(local) == 1 else 'are'} not."]}
+    return {}
+
+
 def mfa_config_errors(*, mode: str, allowed, duration: str, organization) -> Errors:
     errors: Errors = {}
     if mode not in dict(c.MFA_MODE_CHOICES):

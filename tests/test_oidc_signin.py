@@ -199,19 +199,19 @@ def test_a_first_sign_in_provisions_the_user_and_records_the_connection(client, 
 
 
 # ------------------------------------------------------------- which connection is recorded
-def test_a_local_connection_sharing_the_provider_id_is_not_recorded(client, corp, make_connection):
-    make_connection("a-local", c.CONNECTION_PASSWORD, provider_id="corp")  # sorts before "corp"
-    assert _signed_in(client, "carol")["connection"] == "corp"
+def test_a_local_connection_carrying_the_provider_id_is_not_recorded(client, corp):
+    from mfa_policies.models import Connection
+
+    Connection.objects.filter(key="corp").update(kind=c.CONNECTION_PASSWORD)  # bypassing validation
+    assert _signed_in(client, "carol")["connection"] == "unregistered:corp"
 
 
-def test_two_enterprise_connections_with_one_provider_id_apply_no_exemption(client, corp, make_connection, caplog):
-    org, _, _, users = corp
-    org.exempt_connections.add(make_connection("a-partners", c.CONNECTION_OIDC, provider_id="corp"))
-    enroll_totp(users["carol"])
-    record = _signed_in(client, "carol")
-    assert record["connection"] == "ambiguous:corp"
-    assert "a-partners" in caplog.text and "corp" in caplog.text
-    assert client.get("/demo/a/")["Location"].startswith(VERIFY)
+def test_two_connections_cannot_share_a_provider_id(corp, make_connection):
+    """So the recorded connection — and an exemption — can never depend on which one is found first."""
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_connection("a-partners", c.CONNECTION_OIDC, provider_id="corp")
 
 
 def test_amr_duration_0m_counts_for_the_sign_ins_own_login_flow_only(client, corp, make_policy):

@@ -166,3 +166,42 @@ def test_path_prefixes_must_be_paths_and_not_taken(make_org, make_app):
     errors = errors_of(Application(organization=org, name="B", path_prefixes=["/a/", "b/"]))
     joined = " ".join(errors["path_prefixes"])
     assert "already covered by application “A”" in joined and "“b/” must be a path" in joined
+
+
+def test_only_enterprise_connections_can_be_exempt(make_org, make_connection, make_user):
+    from mfa_policies.services import configuration_save
+
+    org = make_org()
+    password = make_connection("password", kind=c.CONNECTION_PASSWORD)
+    okta = make_connection("okta", kind=c.CONNECTION_OIDC, provider_id="okta")
+    with pytest.raises(ValidationError) as excinfo:
+        configuration_save(acting_user=make_user(), instance=org, m2m={"exempt_connections": [okta, password]})
+    assert "password is not" in excinfo.value.message_dict["exempt_connections"][0]
+    assert not org.exempt_connections.exists()
+
+
+def test_a_local_connection_planted_as_exempt_still_requires_mfa(make_org, make_app, make_policy, make_user,
+                                                                 make_member, make_connection, clock):
+    """Defence in depth: even if the data says so, a password sign-in is never exempt."""
+    from mfa_policies import resolution as r
+    from mfa_policies.selectors import access_request_for
+
+    org = make_org(mfa_required_for_all_apps=True)
+    app = make_app(org)
+    make_policy(org, apps=[app])
+    user = make_user()
+    make_member(user, org)
+    org.exempt_connections.add(make_connection("password", kind=c.CONNECTION_PASSWORD))  # bypassing the service
+    request = access_request_for(user=user, application=app, sign_in=r.SignIn("password"), now=clock.now)
+    assert request.organization.exempt_connections == frozenset()
+    assert r.resolve(request).mfa_required
+
+
+def test_provider_ids_are_unique_and_enterprise_only(make_connection, db):
+    from mfa_policies.models import Connection
+
+    make_connection("okta", kind=c.CONNECTION_OIDC, provider_id="okta")
+    errors = errors_of(Connection(key="okta2", name="Okta 2", kind=c.CONNECTION_OIDC, provider_id="okta"))
+    assert "already signs in through “okta”" in errors["provider_id"][0]
+    errors = errors_of(Connection(key="pw", name="Pw", kind=c.CONNECTION_PASSWORD, provider_id="corp"))
+    assert "only enterprise" in errors["provider_id"][0]
