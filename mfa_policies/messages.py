@@ -5,7 +5,7 @@ from __future__ import annotations
 from .constants import AUTHENTICATOR_LABELS, AUTHENTICATOR_KINDS
 
 MESSAGES = {
-    "enroll_first": "“{app}” requires multi-factor authentication with {kinds}. Add one of these to continue.",
+    "enroll_first": "“{app}” requires multi-factor authentication with {kinds}. Add one to continue.",
     "no_challenge": "There is nothing to verify right now. Open the application again.",
     "challenge_expired": "The verification took too long. Open the application again to start over.",
     "verified": "Verified with {kind}.",

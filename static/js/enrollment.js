@@ -10,6 +10,10 @@
   function wire(formId, run) {
     const form = document.getElementById(formId);
     if (!form) return;
+    if (!window.PublicKeyCredential) {
+      showError("This browser does not support security keys or biometrics. Try another browser or device.");
+      return;
+    }
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       const button = form.querySelector("button[type=submit]");
@@ -20,6 +24,8 @@
       if (result && result.ok) { window.location.assign(result.redirect); }
       else { showError((result && result.error) || "Something went wrong. Try again."); }
     });
+    // The button starts disabled, so it cannot be pressed before this handler exists.
+    form.querySelector("button[type=submit]").disabled = false;
   }
   wire("webauthn-register", function (form) {
     return window.mfagate.webauthnCreate(form.dataset.optionsUrl, form.dataset.verifyUrl, csrf(form), {

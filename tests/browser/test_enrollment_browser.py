@@ -5,15 +5,10 @@ to test-artifacts/screenshots/ at 375 px width."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-from pathlib import Path
 
 import cbor2
 import pyotp
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 
 from enrollment import totp
 from enrollment.models import Authenticator
@@ -21,89 +16,12 @@ from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, AaguidList
 from tests.enrollment_helpers import code_at, enroll_totp
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-# itself are still synchronous and safe (documented Playwright + Django practice).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM = shutil.which("chromium")
+from .support import CHROMIUM_AAGUID, PLATFORM, SECURITY_KEY, TIMEOUT_MS, U2F_KEY, open_as, register, shot
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_AAGUID = "01020304050607080102030405060708"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND"]
-TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def site(live_server, settings):
-    base = "http://localhost:" + live_server.url.rsplit(":", 1)[1]
-    settings.MFAGATE_WEBAUTHN_RP_ID = "localhost"
-    settings.MFAGATE_WEBAUTHN_ORIGINS = [base]
-    settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = []
-    return base
-
-
-@pytest.fixture
-def browser():
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    if CHROMIUM is None:  # a missing browser must fail the run, not skip it: `make test` installs it
-        pytest.fail("Debian's chromium is not installed: run `make chromium` (never `playwright install`)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-        # ORM calls made while Playwright's loop runs get their own (context-local) connections.
-        connections.close_all()
-
-
-@pytest.fixture
-def member(make_user, make_org, make_member):
-    user = make_user(email="ann@corp.test")
-    org = make_org(name="Corp", allowed_authenticators=[c.TOTP, c.SECURITY_KEY, c.BIOMETRICS])
-    make_member(user, org)
-    user.org = org
-    return user
-
-
-def open_as(browser, site, user, *authenticators):
-    """A 375 px wide page signed in as ``user``, with virtual authenticators added before any
-    navigation (WebAuthn.enable first, or create()/get() never settle)."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "url": site}])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    for options in authenticators:
-        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
-    return page
-
-
-SECURITY_KEY = {"protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
-                "hasUserVerification": True, "isUserVerified": True}
-PLATFORM = {"protocol": "ctap2", "transport": "internal", "hasUserVerification": True, "isUserVerified": True}
-U2F_KEY = {"protocol": "u2f", "transport": "usb"}
-
-
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def register(page, site, kind_label, name=""):
-    page.goto(f"{site}/AddMfaDevice")
-    page.get_by_role("link", name=kind_label).click()
-    if name:
-        page.fill("#device-name", name)
-    page.click("#webauthn-register-button")
 
 
 def test_enroll_a_security_key(browser, site, member, clock):
