@@ -134,24 +134,34 @@ def _delete(authenticator: Authenticator) -> None:
         authenticator.delete()
 
 
+def _remove_locked(*, request, acting_user, authenticator: Authenticator, action: str) -> dict:
+    """Audit, delete and signal the removal of a row locked by the caller's transaction.
+    Returns the authenticator's snapshot for the notice."""
+    snapshot = _snapshot(authenticator)
+    pk, kind = str(authenticator.pk), authenticator.kind
+    audit_record(actor=acting_user, action=action, obj=authenticator, subject_user=authenticator.user,
+                 ip_address=_ip(request), before=snapshot)
+    _delete(authenticator)
+    authenticator_removed.send(sender=Authenticator, user=authenticator.user, authenticator_id=pk, kind=kind,
+                               acting_user=acting_user)
+    return snapshot
+
+
+def _locked(authenticator_id, **owner) -> Authenticator:
+    authenticator = (Authenticator.objects.select_for_update().select_related("user")
+                     .filter(pk=authenticator_id, **owner).first())
+    if authenticator is None:
+        raise Http404("No such MFA device.")
+    return authenticator
+
+
 def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
     """Remove one of ``acting_user``'s own authenticators (another user's id → 404)."""
     with transaction.atomic():
-        authenticator = (
-            Authenticator.objects.select_for_update().filter(pk=authenticator_id, user=acting_user).first()
-        )
-        if authenticator is None:
-            raise Http404("No such MFA device.")
-        snapshot = _snapshot(authenticator)
+        authenticator = _locked(authenticator_id, user=acting_user)
         pk, kind = str(authenticator.pk), authenticator.kind
-        audit_record(
-            actor=acting_user, action="authenticator.removed", obj=authenticator,
-            subject_user=acting_user, ip_address=_ip(request), before=snapshot,
-        )
-        _delete(authenticator)
-        authenticator_removed.send(
-            sender=Authenticator, user=acting_user, authenticator_id=pk, kind=kind, acting_user=acting_user
-        )
+        snapshot = _remove_locked(request=request, acting_user=acting_user, authenticator=authenticator,
+                                  action="authenticator.removed")
         # Every other browser session now redoes MFA (the receivers raised the user's generation);
         # the owner's own browser proved possession with its step-up, so it keeps its sessions.
         if getattr(request, "session", None) is not None and getattr(request, "user", None) == acting_user:
@@ -194,22 +204,10 @@ def authenticator_delete_by_admin(*, request, acting_user, authenticator_id) -> 
     if not may_delete_for_others(acting_user):
         raise PermissionDenied(MESSAGES["admin_delete_not_allowed"])
     with transaction.atomic():
-        authenticator = (
-            Authenticator.objects.select_for_update().select_related("user").filter(pk=authenticator_id).first()
-        )
-        if authenticator is None:
-            raise Http404("No such MFA device.")
-        owner = authenticator.user
-        snapshot = _snapshot(authenticator)
-        pk, kind = str(authenticator.pk), authenticator.kind
-        audit_record(
-            actor=acting_user, action="authenticator.deleted_by_admin", obj=authenticator,
-            subject_user=owner, ip_address=_ip(request), before=snapshot,
-        )
-        _delete(authenticator)
-        authenticator_removed.send(
-            sender=Authenticator, user=owner, authenticator_id=pk, kind=kind, acting_user=acting_user
-        )
+        authenticator = _locked(authenticator_id)
+        owner, kind = authenticator.user, authenticator.kind
+        snapshot = _remove_locked(request=request, acting_user=acting_user, authenticator=authenticator,
+                                  action="authenticator.deleted_by_admin")
         _notify(
             owner,
             "An administrator removed an MFA device from your account",
