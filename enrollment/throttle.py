@@ -6,7 +6,9 @@ by every client address. After :data:`FREE_ATTEMPTS` failures each further attem
 at :data:`HARD_LOCK_AT` consecutive failures the account is locked for :data:`LOCK_COOL_DOWN`.
 A success resets the counter.
 
-Failures are recorded in their own transaction so that the caller's rollback cannot erase them.
+Failures are recorded after the verification's own atomic block has been left, so its rollback
+cannot erase them. Callers must not run verification inside an outer transaction they roll back
+on failure (views answer a failed verification with a normal response, which commits).
 """
 
 from __future__ import annotations
