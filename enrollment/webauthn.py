@@ -145,6 +145,12 @@ def authenticator_model_name(aaguid: str) -> str:
     return entry.description if entry else ""
 
 
+def known_authenticators() -> list[tuple[str, str]]:
+    """(AAGUID, description) of every authenticator in the FIDO metadata, by description."""
+    entries = [(e.aaguid, e.description or e.aaguid) for e in _metadata().values() if e.aaguid != ZERO_AAGUID]
+    return sorted(entries, key=lambda pair: (pair[1].lower(), pair[0]))
+
+
 # --------------------------------------------------------------------------------- challenges
 def _store_challenge(request, purpose: str, challenge: bytes, **state) -> None:
     request.session[SESSION_PREFIX + purpose] = {

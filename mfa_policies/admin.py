@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from . import clock
+from enrollment.webauthn import known_authenticators
+
+from . import clock, selectors, validation
 from .explain import decision_as_dict, explain
 
 from . import constants as c
 from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
-from .services import configuration_changed, configuration_delete, configuration_save
+from .services import aaguid_list_save, configuration_changed, configuration_delete, configuration_save
 
 
 admin.site.site_header = "mfagate admin console"
@@ -61,24 +67,75 @@ class ServiceSavedAdmin(admin.ModelAdmin):
             configuration_changed(application_ids=[form.instance.pk])
 
 
+# Seed 000, "Configure environment-level MFA settings", one line per option.
+ENV_REQUIREMENT_HELP = {
+    c.ENV_NO: "Apply MFA in only some organizations or for some connections. You will then need to set MFA "
+              "in each organization separately.",
+    c.ENV_YES: "Enforce MFA for all users in all organizations. This overrides any organization-level settings.",
+    c.ENV_OPTIONAL: "Allow MFA but do not require it globally. Organization-level settings can require MFA per org.",
+}
+
+
 class EnvironmentForm(forms.ModelForm):
-    allowed_authenticators = KindsField(label="Default methods")
+    mfa_requirement = forms.ChoiceField(
+        label="Multi-factor auth", widget=forms.RadioSelect,
+        choices=[(value, format_html("<strong>{}</strong> — {}", label, ENV_REQUIREMENT_HELP[value]))
+                 for value, label in c.ENV_REQUIREMENT_CHOICES],
+        help_text="Whatever you select here, you can still exempt roles from MFA per organization.",
+    )
+    allowed_authenticators = KindsField(
+        label="Default methods",
+        help_text="Used by organizations that choose no methods of their own while MFA is required here.",
+    )
 
     class Meta:
         model = Environment
         fields = ["mfa_requirement", "allowed_authenticators"]
-        widgets = {"mfa_requirement": forms.RadioSelect}
 
 
 @admin.register(Environment)
 class EnvironmentAdmin(ServiceSavedAdmin):
+    """One page, no changelist: Environment → Multi-factor auth is the single row's change form."""
+
     form = EnvironmentForm
 
+    def change_url(self) -> str:
+        return reverse("admin:mfa_policies_environment_change", args=[Environment.SINGLETON_PK])
+
+    def get_object(self, request, object_id, from_field=None):
+        return Environment.load() if str(object_id) == str(Environment.SINGLETON_PK) else None
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return redirect(self.change_url())
+
+    def response_post_save_change(self, request, obj):
+        return redirect(self.change_url())
+
     def has_add_permission(self, request):
-        return not Environment.objects.exists()
+        return False  # the row is loaded (or created) by the change page itself
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+_site_get_app_list = admin.site.get_app_list
+
+
+def _app_list_with_environment_page(request, app_label=None):
+    """The index links Environment straight to its one change form (there is no list of one row)."""
+    app_list = _site_get_app_list(request, app_label)
+    for app in app_list:
+        for model in app["models"]:
+            if model["model"] is Environment and model.get("admin_url"):
+                model["name"] = "Environment: multi-factor auth"
+                model["admin_url"] = admin.site._registry[Environment].change_url()
+                model["add_url"] = None
+    return app_list
+
+
+admin.site.get_app_list = _app_list_with_environment_page
 
 
 class OrganizationForm(forms.ModelForm):
@@ -102,6 +159,39 @@ class OrganizationAdmin(ServiceSavedAdmin):
                                           "amr_matching_enabled", "amr_session_duration", "required_aaguids")}),
         ("Exemptions", {"fields": ("exempt_roles", "exempt_connections")}),
     )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id and "_confirm_enforcement_off" not in request.POST:
+            confirmation = self._enforcement_off_confirmation(request, object_id)
+            if confirmation is not None:
+                return confirmation
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _enforcement_off_confirmation(self, request, object_id):
+        """Seed 000's warning as a step of its own: switching enforcement off while members verify
+        with MFA "may cause breaking changes". Only for a save that would otherwise succeed — a
+        refusal (e.g. the environment says “Yes”) is shown on the form as before."""
+        org = self.get_object(request, unquote(object_id))
+        if org is None or not org.mfa_required_for_all_apps or not self.has_change_permission(request, org):
+            return None
+        name = str(org)
+        form = self.get_form(request, org, change=True)(request.POST, request.FILES, instance=org)
+        if not form.is_valid() or form.cleaned_data.get("mfa_required_for_all_apps"):
+            return None
+        members = selectors.organization_members_with_mfa_count(org)
+        if not members:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Switch off MFA enforcement?",
+            "opts": self.model._meta,
+            "original": name,
+            "object_id": object_id,
+            "members": members,
+            "post_items": [(key, value) for key, values in request.POST.lists() if key != "csrfmiddlewaretoken"
+                           for value in values],
+        }
+        return TemplateResponse(request, "admin/mfa_policies/organization_enforcement_off_confirm.html", context)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "exempt_connections":
@@ -196,15 +286,112 @@ class PolicyAdmin(ServiceSavedAdmin):
     search_fields = ["name"]
 
 
+def _duplicate_message(value: str) -> str:
+    return f"“{value}” is already in this list; each AAGUID may be listed once."
+
+
+class AaguidItemForm(forms.ModelForm):
+    # Longer than the stored 32 characters, so a dashed AAGUID reaches the normalisation.
+    value = forms.CharField(label="MFA AAGUIDs", max_length=64,
+                            help_text="32 hexadecimal characters; dashes and capitals are accepted.")
+
+    class Meta:
+        model = AaguidItem
+        fields = ["value", "description"]
+
+    def clean_value(self):
+        try:
+            return validation.normalize_aaguid(self.cleaned_data["value"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class AaguidItemFormSet(forms.BaseInlineFormSet):
+    """Custom entries; a value repeated here, or also picked from Known authenticators, is refused
+    next to the field (rather than by the database constraint)."""
+
+    def clean(self):
+        seen = set(self.data.getlist("known_authenticators"))
+        refused = False
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            value = data.get("value")
+            if not value or data.get("DELETE"):
+                continue
+            if value in seen:
+                form.add_error("value", _duplicate_message(value))
+                refused = True
+            seen.add(value)
+        if not refused:
+            super().clean()
+
+
 class AaguidItemInline(admin.TabularInline):
     model = AaguidItem
+    form = AaguidItemForm
+    formset = AaguidItemFormSet
     extra = 1
+    verbose_name = "custom entry"
+    verbose_name_plural = "Custom entries"
+
+
+def _known_authenticator_choices():
+    return [(aaguid, f"{description} ({aaguid})") for aaguid, description in known_authenticators()]
+
+
+class AaguidListForm(forms.ModelForm):
+    list_type = forms.CharField(label="List type", required=False, disabled=True, initial="MFA AAGUIDs")
+    known_authenticators = forms.MultipleChoiceField(
+        label="Known authenticators", required=False, choices=_known_authenticator_choices,
+        widget=FilteredSelectMultiple("known authenticators", is_stacked=False),
+        help_text="From the FIDO Metadata Service data. Each one chosen is added with its AAGUID and description.",
+    )
+
+    class Meta:
+        model = AaguidList
+        fields = ["organization", "name", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # offer only what the list does not hold yet
+            held = set(self.instance.items.values_list("value", flat=True))
+            field = self.fields["known_authenticators"]
+            field.choices = [choice for choice in field.choices if choice[0] not in held]
 
 
 @admin.register(AaguidList)
 class AaguidListAdmin(admin.ModelAdmin):
+    """Seed 002 "Create an AAGUID list": Known authenticators and custom entries, saved (and audited)
+    in one :func:`~mfa_policies.services.aaguid_list_save` call."""
+
+    form = AaguidListForm
     list_display = ["name", "organization", "id"]
+    list_filter = ["organization"]
+    search_fields = ["name", "items__value", "items__description"]
+    fields = ["organization", "name", "description", "list_type", "known_authenticators"]
     inlines = [AaguidItemInline]
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its items in save_related
+
+    def save_related(self, request, form, formsets, change):
+        descriptions = dict(known_authenticators())
+        items = [
+            (item.cleaned_data["value"], item.cleaned_data.get("description", ""))
+            for formset in formsets for item in formset.forms
+            if item.cleaned_data.get("value") and not formset._should_delete_form(item)
+        ] + [(aaguid, descriptions.get(aaguid, "")) for aaguid in form.cleaned_data["known_authenticators"]]
+        aaguid_list_save(acting_user=request.user, aaguid_list=form.instance, items=items,
+                         ip_address=request.META.get("REMOTE_ADDR"))
+        for formset in formsets:  # the admin's change message reads what formset.save() would set
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request, obj):
+        configuration_delete(acting_user=request.user, instance=obj, ip_address=request.META.get("REMOTE_ADDR"))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(Role)

@@ -182,3 +182,10 @@ def access_requests_for_user(
         ))
         for app in apps
     ]
+
+
+def organization_members_with_mfa_count(organization) -> int:
+    """How many members of ``organization`` hold an enrolled authenticator — the users seed 000
+    warns about when enforcement is switched off ("may cause breaking changes")."""
+    return (Membership.objects.filter(organization=organization, user__authenticators__isnull=False)
+            .values("user_id").distinct().count())

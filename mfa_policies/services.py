@@ -17,7 +17,7 @@ from django.forms.models import model_to_dict
 from accounts.audit import audit_record
 
 from . import validation
-from .models import AppPolicy, Application, Environment, Organization, Policy
+from .models import AaguidItem, AaguidList, AppPolicy, Application, Environment, Organization, Policy
 
 CONFIG_GENERATION_KEY = "mfagate:config-generation"
 log = logging.getLogger("mfagate.services")
@@ -97,6 +97,52 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
     elif isinstance(instance, Policy):
         configuration_changed(application_ids=list(instance.app_policies.values_list("application_id", flat=True)))
     return instance
+
+
+def _aaguid_list_snapshot(aaguid_list: AaguidList) -> dict:
+    return {"name": aaguid_list.name, "description": aaguid_list.description,
+            "organization": aaguid_list.organization_id,
+            "items": {item.value: item.description for item in aaguid_list.items.order_by("value")}}
+
+
+@transaction.atomic
+def aaguid_list_save(*, acting_user, aaguid_list: AaguidList, items, ip_address: str | None = None) -> AaguidList:
+    """Save an AAGUID list with exactly ``items`` (``(value, description)`` pairs), with its audit row.
+
+    Values are normalised (dashes, case); a malformed or repeated value raises ``ValidationError``
+    on ``items`` and writes nothing. AAGUID rules apply at enrollment only (seed 002), so saving a
+    list — even an organization's ``required_aaguids`` — revokes no session and bumps no version.
+    """
+    wanted: dict[str, str] = {}
+    errors: list[str] = []
+    for value, description in items:
+        try:
+            value = validation.normalize_aaguid(value)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if value in wanted:
+            errors.append(f"“{value}” is already in this list; each AAGUID may be listed once.")
+        wanted[value] = (description or "").strip()
+    validation.raise_if_errors({"items": errors} if errors else {})
+    before = None
+    if aaguid_list.pk is not None and AaguidList.objects.filter(pk=aaguid_list.pk).exists():
+        before = _aaguid_list_snapshot(AaguidList.objects.get(pk=aaguid_list.pk))
+    aaguid_list.full_clean()
+    aaguid_list.save()
+    aaguid_list.items.exclude(value__in=list(wanted)).delete()
+    existing = {item.value: item for item in aaguid_list.items.all()}
+    for value, description in wanted.items():
+        item = existing.get(value) or AaguidItem(aaguid_list=aaguid_list, value=value)
+        if item.pk is None or item.description != description:
+            item.description = description
+            item.full_clean()
+            item.save()
+    after = _aaguid_list_snapshot(aaguid_list)
+    if before != after:
+        audit_record(actor=acting_user, action=f"aaguidlist.{'update' if before else 'create'}", obj=aaguid_list,
+                     ip_address=ip_address, before=before, after=after)
+    return aaguid_list
 
 
 @transaction.atomic
