@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "mfa_policies",
     "enrollment",
+    "api",
 ]
 
 MIDDLEWARE = [

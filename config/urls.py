@@ -6,6 +6,7 @@ from mfa_policies import mfa_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("client/v4/", include("api.urls")),
     path("accounts/", include("allauth.urls")),
     path("mfa/", include("mfa_policies.mfa_urls")),
     path("demo/", include("mfa_policies.demo_urls")),

@@ -180,3 +180,63 @@ def configuration_delete(*, acting_user, instance, ip_address: str | None = None
     audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
                  object_id=object_id, object_label=label, ip_address=ip_address, before=before)
     configuration_changed(application_ids=affected)  # and every process reloads its table
+
+
+@transaction.atomic
+def aaguid_list_delete(*, acting_user, aaguid_list: AaguidList, ip_address: str | None = None) -> None:
+    """Delete an AAGUID list, with its audit row. A list an organization uses as its
+    ``required_aaguids`` is refused (``ValidationError`` naming the organizations)."""
+    in_use = list(Organization.objects.select_for_update().filter(required_aaguids=aaguid_list)
+                  .order_by("name").values_list("name", flat=True))
+    if in_use:
+        validation.raise_if_errors({"required_aaguids": [
+            f"required_aaguids: the list “{aaguid_list.name}” is in use by "
+            f"{', '.join(f'organization “{name}”' for name in in_use)}; set its required_aaguids to null "
+            "(or another list) first."]})
+    before = _aaguid_list_snapshot(aaguid_list)
+    label, object_id = str(aaguid_list)[:254], str(aaguid_list.pk)
+    aaguid_list.delete()
+    audit_record(actor=acting_user, action="aaguidlist.delete", object_type=AaguidList._meta.label_lower,
+                 object_id=object_id, object_label=label, ip_address=ip_address, before=before)
+
+
+@transaction.atomic
+def application_save(*, acting_user, instance: Application, policies=None, ip_address: str | None = None) -> Application:
+    """Save an application through :func:`configuration_save` and, when ``policies`` (a list of
+    ``(policy, precedence)``) is given, make its attached policies exactly those — one atomic,
+    audited change: a detached or moved policy is audited as a delete, a new place as an attach.
+    Raises ``ValidationError`` naming ``policies`` (repeats, another organization) or the
+    application's fields, and writes nothing."""
+    from django.core.exceptions import ValidationError
+
+    errors: dict[str, list[str]] = {}
+    if policies is not None:
+        seen_policies, seen_precedences = set(), set()
+        for policy, precedence in policies:
+            if policy.organization_id != instance.organization_id:
+                errors.setdefault("policies", []).append(
+                    f"policies: policy “{policy.name}” belongs to another organization.")
+            if policy.pk in seen_policies:
+                errors.setdefault("policies", []).append(f"policies: policy “{policy.name}” is listed twice.")
+            if precedence in seen_precedences:
+                errors.setdefault("policies", []).append(
+                    f"policies: precedence {precedence} is used twice; each policy needs its own.")
+            seen_policies.add(policy.pk)
+            seen_precedences.add(precedence)
+    try:
+        configuration_save(acting_user=acting_user, instance=instance, ip_address=ip_address)
+    except ValidationError as exc:
+        raise ValidationError({**errors, **exc.message_dict}) from None
+    validation.raise_if_errors(errors)
+    if policies is None:
+        return instance
+    current = {link.policy_id: link for link in AppPolicy.objects.select_for_update().filter(application=instance)}
+    wanted = {policy.pk: precedence for policy, precedence in policies}
+    for policy_id, link in current.items():
+        if wanted.get(policy_id) != link.precedence:
+            configuration_delete(acting_user=acting_user, instance=link, ip_address=ip_address)
+    for policy, precedence in sorted(policies, key=lambda pair: pair[1]):
+        if policy.pk not in current or current[policy.pk].precedence != precedence:
+            policy_attach(acting_user=acting_user, application=instance, policy=policy, precedence=precedence,
+                          ip_address=ip_address)
+    return instance
