@@ -15,7 +15,9 @@ from .durations import parse_duration
 #: Paths the access middleware never gates (spec §3.2.4): the launcher, enrollment and step-up,
 #: sign-in, the MFA challenge, static files and well-known documents.
 NEVER_GATED_EXACT = ("/", "/AddMfaDevice")
-NEVER_GATED_PREFIXES = ("/AddMfaDevice/", "/account/", "/accounts/", "/mfa/", "/static/", "/.well-known/")
+# /client/v4/ is the REST API: bearer tokens, not browser sessions, guard it.
+NEVER_GATED_PREFIXES = ("/AddMfaDevice/", "/account/", "/accounts/", "/mfa/", "/static/", "/.well-known/",
+                        "/client/v4/")
 
 
 def never_gated(path: str) -> bool:

@@ -453,7 +453,8 @@ def _fill(route):
 
 
 ALLOW_LIST = ("/", "/AddMfaDevice")
-ALLOW_PREFIXES = ("/AddMfaDevice/", "/account/", "/accounts/", "/mfa/", "/static/", "/.well-known/")
+# /client/v4/ is the REST API, guarded by bearer tokens (never by the browser session): see tests/test_api_auth.py.
+ALLOW_PREFIXES = ("/AddMfaDevice/", "/account/", "/accounts/", "/mfa/", "/static/", "/.well-known/", "/client/v4/")
 
 
 def test_every_url_with_a_password_only_session_redirects_to_mfa(client, clock, setup):
