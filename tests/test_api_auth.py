@@ -132,3 +132,18 @@ def test_csrf_does_not_apply_to_bearer_requests(org, make_token):
 def test_an_application_covering_the_api_path_does_not_gate_it(api, org, make_app):
     make_app(org, "Greedy", path_prefixes=["/client/"])
     assert api.get("access/organizations")[0] == 200
+
+
+def test_a_signed_in_admin_browser_session_is_not_an_api_credential(client, org, admin_user):
+    """The API is csrf-exempt because it takes bearer tokens only; a session cookie must not work."""
+    from accounts.models import User
+    from mfa_policies.models import Organization
+
+    superuser = User.objects.create_superuser("root@x.test", "pw-12345678")
+    client.force_login(superuser)
+    base = f"/client/v4/accounts/{org.account_id}/access/organizations"
+    assert client.get(base).status_code == 401
+    before = Organization.objects.filter(pk=org.pk).values().get()
+    response = client.put(base, {"name": "Hijacked", "auth_domain": "x"}, content_type="application/json")
+    assert response.status_code == 401
+    assert Organization.objects.filter(pk=org.pk).values().get() == before
