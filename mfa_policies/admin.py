@@ -292,7 +292,7 @@ def _duplicate_message(value: str) -> str:
 
 class AaguidItemForm(forms.ModelForm):
     # Longer than the stored 32 characters, so a dashed AAGUID reaches the normalisation.
-    value = forms.CharField(label="MFA AAGUIDs", max_length=64,
+    value = forms.CharField(label="MFA AAGUIDs", max_length=64, widget=forms.TextInput(attrs={"size": 38}),
                             help_text="32 hexadecimal characters; dashes and capitals are accepted.")
 
     class Meta:
@@ -335,6 +335,15 @@ class AaguidItemInline(admin.TabularInline):
     verbose_name_plural = "Custom entries"
 
 
+class KnownAuthenticatorsWidget(FilteredSelectMultiple):
+    """The admin's searchable two-box chooser. SelectFilter prepends its boxes to the select's
+    parent; model fields get a wrapper div from the admin, this plain form field needs its own so
+    the label stays on the left."""
+
+    def render(self, *args, **kwargs):
+        return format_html('<div class="related-widget-wrapper">{}</div>', super().render(*args, **kwargs))
+
+
 def _known_authenticator_choices():
     return [(aaguid, f"{description} ({aaguid})") for aaguid, description in known_authenticators()]
 
@@ -343,7 +352,7 @@ class AaguidListForm(forms.ModelForm):
     list_type = forms.CharField(label="List type", required=False, disabled=True, initial="MFA AAGUIDs")
     known_authenticators = forms.MultipleChoiceField(
         label="Known authenticators", required=False, choices=_known_authenticator_choices,
-        widget=FilteredSelectMultiple("known authenticators", is_stacked=False),
+        widget=KnownAuthenticatorsWidget("known authenticators", is_stacked=False),
         help_text="From the FIDO Metadata Service data. Each one chosen is added with its AAGUID and description.",
     )
 

@@ -144,11 +144,13 @@ class AaguidItem(models.Model):
         return f"{self.value} {self.description}".strip()
 
     def clean_fields(self, exclude=None):
-        # Normalise before the length check, so dashed and upper-case AAGUIDs are accepted.
-        try:
-            self.value = validation.normalize_aaguid(self.value)
-        except ValueError as exc:
-            validation.raise_if_errors({"value": [str(exc)]})
+        # Normalise before the length check, so dashed and upper-case AAGUIDs are accepted. A form
+        # that already refused the value excludes it: one message, not a second about “”.
+        if exclude is None or "value" not in exclude:
+            try:
+                self.value = validation.normalize_aaguid(self.value)
+            except ValueError as exc:
+                validation.raise_if_errors({"value": [str(exc)]})
         super().clean_fields(exclude=exclude)
 
 

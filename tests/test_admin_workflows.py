@@ -67,6 +67,7 @@ def test_a_bad_custom_aaguid_is_shown_next_to_its_field_and_nothing_is_written(a
     assert response.status_code == 200
     assert "“not-an-aaguid” is not an AAGUID: use 32 hexadecimal characters without dashes" in body
     assert 'class="field-value"' in body and "errorlist" in body
+    assert "“” is not an AAGUID" not in body  # one message, not a second one about the emptied value
     assert not AaguidList.objects.exists() and not AaguidItem.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="aaguidlist.").exists()
 
