@@ -24,7 +24,8 @@ from .explain import decision_as_dict, explain
 
 from . import constants as c
 from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
-from .services import aaguid_list_save, configuration_changed, configuration_delete, configuration_save
+from .services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
+                       configuration_save)
 
 
 admin.site.site_header = "mfagate admin console"
@@ -396,7 +397,7 @@ class AaguidListAdmin(admin.ModelAdmin):
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
-        configuration_delete(acting_user=request.user, instance=obj, ip_address=request.META.get("REMOTE_ADDR"))
+        aaguid_list_delete(acting_user=request.user, aaguid_list=obj, ip_address=request.META.get("REMOTE_ADDR"))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

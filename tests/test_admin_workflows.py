@@ -205,3 +205,14 @@ def test_non_staff_cannot_confirm_switching_enforcement_off(admin_client, demo):
                                  org_form(demo, mfa_required_for_all_apps="", _confirm_enforcement_off="1"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert Organization.objects.get(pk=demo.pk).mfa_required_for_all_apps is True
+
+
+def test_deleting_a_list_through_the_admin_is_audited(admin_client, demo):
+    from accounts.models import AuditEvent
+    from mfa_policies.models import AaguidList
+
+    keys = AaguidList.objects.create(organization=demo, name="Old keys")
+    response = admin_client.post(f"/admin/mfa_policies/aaguidlist/{keys.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not AaguidList.objects.filter(pk=keys.pk).exists()
+    assert AuditEvent.objects.filter(action="aaguidlist.delete", object_id=str(keys.pk)).exists()
