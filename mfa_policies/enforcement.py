@@ -137,13 +137,14 @@ def _app_session_live(request, user, entry: AppEntry, stored: dict, user_generat
     return True
 
 
-def decide(request, entry: AppEntry, *, consume_sign_in: bool) -> tuple[resolution.Decision, resolution.AccessRequest]:
+def decide(request, entry: AppEntry, *, consume_sign_in: bool,
+           user_generation: int) -> tuple[resolution.Decision, resolution.AccessRequest]:
     """Run the resolver for this request and application (the login flow's decision)."""
     from .selectors import access_request_for
 
     now = clock.now()
     sign_in = session_state.sign_in_context(request, now=now, consume=consume_sign_in)
-    mfa = session_state.mfa_sessions(request, user_generation=revocation.user_generation(request.user.pk))
+    mfa = session_state.mfa_sessions(request, user_generation=user_generation)
     access_request = access_request_for(user=request.user, application=entry.id, sign_in=sign_in,
                                         mfa_sessions=mfa, now=now)
     return resolution.resolve(access_request), access_request
@@ -167,7 +168,7 @@ def login_flow(request, entry: AppEntry) -> HttpResponse | None:
     session_state.drop_app_session(request, entry.id)
     generation = revocation.user_generation(request.user.pk)  # before the checks it guards
     try:
-        decision, access_request = decide(request, entry, consume_sign_in=True)
+        decision, access_request = decide(request, entry, consume_sign_in=True, user_generation=generation)
     except Application.DoesNotExist:
         return _table_was_stale(request)
     if not decision.allowed:
@@ -257,7 +258,8 @@ def challenge_for(request) -> Challenge | HttpResponse:
     from .models import Application
 
     try:
-        decision, access_request = decide(request, entry, consume_sign_in=False)
+        decision, access_request = decide(request, entry, consume_sign_in=False,
+                                          user_generation=revocation.user_generation(request.user.pk))
     except Application.DoesNotExist:
         session_state.clear_pending(request)
         revocation.force_reload()
