@@ -11,7 +11,7 @@ from django.db import models
 
 from mfa_policies import clock
 
-from .scopes import SCOPE_CHOICES, SCOPES
+from .scopes import SCOPES
 
 TOKEN_PREFIX = "mfagate_"
 KEY_ID_LENGTH = 12

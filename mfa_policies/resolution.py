@@ -365,18 +365,18 @@ def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Ste
         methods_from = f"organization “{org.name}”'s methods"
 
     if env.mfa_requirement == c.ENV_YES:
-        required, level = True, ENVIRONMENT
+        level = ENVIRONMENT
         trail.append(Step(ENVIRONMENT, "the environment requires MFA for every organization (it overrides the organization switch)"))
     elif org.mfa_required_for_all_apps:
-        required, level = True, ORGANIZATION
+        level = ORGANIZATION
         trail.append(Step(ORGANIZATION, f"organization “{org.name}” enforces MFA for all applications "
                                         f"(environment: {env.mfa_requirement})"))
     elif env.mfa_requirement == c.ENV_OPTIONAL and user.enrolled_kinds & kinds:
-        required, level = True, ORGANIZATION
+        level = ORGANIZATION
         trail.append(Step(ENVIRONMENT, f"the environment makes MFA optional and {user.email} opted in by enrolling "
                                        f"{_labels(user.enrolled_kinds & kinds)}"))
     else:
-        required, level = False, ORGANIZATION if env.mfa_requirement == c.ENV_NO else ENVIRONMENT
+        level = ORGANIZATION if env.mfa_requirement == c.ENV_NO else ENVIRONMENT
         why = ("the environment makes MFA optional and nothing allowed is enrolled"
                if env.mfa_requirement == c.ENV_OPTIONAL else "the environment does not require MFA")
         trail.append(Step(level, f"organization “{org.name}” does not enforce MFA and {why}"))

@@ -12,7 +12,7 @@ from typing import Iterable
 from . import constants as c
 from . import resolution as r
 from .durations import parse_duration
-from .models import AppPolicy, Application, Connection, Environment, Membership, Organization
+from .models import AppPolicy, Application, Environment, Membership, Organization
 
 
 def _kinds(value) -> frozenset[str]:
@@ -129,10 +129,6 @@ def access_request_for(
         mfa_sessions=tuple(mfa_sessions),
         now=now,
     )
-
-
-def connection_for_key(key: str) -> Connection | None:
-    return Connection.objects.filter(key=key).first()
 
 
 def access_requests_for_user(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from . import clock
@@ -115,12 +114,6 @@ def sign_in_context(request, *, now: dt.datetime, consume: bool) -> SignIn:
     )
 
 
-def sign_in_record(request) -> dict:
-    """The raw sign-in record, for display (demo pages) and tokens."""
-    record = request.session.get(SIGN_IN_KEY)
-    return record if isinstance(record, dict) else {}
-
-
 # ------------------------------------------------------------------------------ MFA sessions
 def record_mfa(request, *, kind: str, authenticator_id: str, user_generation: int,
                at: dt.datetime | None = None) -> None:
@@ -161,24 +154,11 @@ def adopt_user_generation(request, *, removed_authenticator_id: str, user_genera
 
 
 # ------------------------------------------------------------------------------ app sessions
-@dataclass(frozen=True)
-class AppSession:
-    """An app session as stored: see :func:`grant_app_session`."""
-
-    app_id: int
-    granted_at: float
-    expires_at: float
-    config_version: int
-    authenticator_id: str
-    user_generation: int
-    token: str
-    claims: dict
-    decision: dict
-
-
 def grant_app_session(request, *, app_id: int, granted_at: dt.datetime, expires_at: dt.datetime,
                       config_version: int, authenticator_id: str, user_generation: int, token: str,
                       claims: dict, decision: dict) -> None:
+    """Store an app session for ``app_id``: a dict of the arguments (times as timestamps), read
+    back by :func:`app_session`."""
     apps = dict(request.session.get(APPS_KEY, {}))
     apps[str(app_id)] = {
         "granted_at": _ts(granted_at),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from mfa_policies import session_state
 
-__all__ = ["sign_in", "signin_form", "session_of", "simulate_oidc_sign_in",
+__all__ = ["sign_in", "signin_form", "simulate_oidc_sign_in",
            "run_on_commit"]
 
 DEMO_PASSWORD = "demo-password"
@@ -31,10 +31,6 @@ def sign_in(client, email, password=DEMO_PASSWORD):
     response = signin_form(client, email, password)
     assert response.status_code == 302, response.content[:500]
     return response
-
-
-def session_of(client):
-    return client.session
 
 
 def simulate_oidc_sign_in(client, user, *, connection="okta", amr=(), auth_time=None):
