@@ -7,7 +7,7 @@
   and ``auth_time`` from the ID token.
 
 The record is written in :meth:`AccountAdapter.post_login`, after Django's ``login()`` rotated the
-session key; see :func:`mfa_policies.session_state.record_sign_in`.
+session key; see :func:`mfa_policies.access.session_state.record_sign_in`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 
 from mfa_policies import constants as c
-from mfa_policies.session_state import record_sign_in
+from mfa_policies.access.session_state import record_sign_in
 
 log = logging.getLogger("mfagate.signin")
 

@@ -10,7 +10,7 @@ from enrollment import flows, selectors
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
-from mfa_policies.enforcement import ENROLL_URL
+from mfa_policies.access.enforcement import ENROLL_URL
 
 from .models import AuditEvent, User
 

@@ -8,8 +8,8 @@ from django.dispatch import receiver
 
 from enrollment.signals import authenticator_removed
 from mfa_policies import constants as c
-from mfa_policies.revocation import user_generation_bump
-from mfa_policies.session_state import record_sign_in
+from mfa_policies.access.revocation import user_generation_bump
+from mfa_policies.access.session_state import record_sign_in
 
 
 @receiver(user_logged_in, dispatch_uid="mfagate-provisional-sign-in")

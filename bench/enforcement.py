@@ -40,7 +40,7 @@ from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.urls import path  # noqa: E402
 
-ACCESS_MIDDLEWARE = "mfa_policies.middleware.AccessMiddleware"
+ACCESS_MIDDLEWARE = "mfa_policies.access.middleware.AccessMiddleware"
 VIEW_PATH = "/demo/a/bench/"  # covered by Application A's prefix /demo/a/
 
 
@@ -66,7 +66,7 @@ def setup_data():
     from enrollment import totp
     from enrollment.models import Authenticator
     from mfa_policies import clock
-    from mfa_policies.demo import seed_demo
+    from mfa_policies.demo.seed import seed_demo
 
     call_command("migrate", verbosity=0, interactive=False)
     seed_demo()

@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "mfa_policies.middleware.AccessMiddleware",
+    "mfa_policies.access.middleware.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,7 +131,7 @@ MFAGATE_OPEN_SIGNUP = env.bool("MFAGATE_OPEN_SIGNUP", default=False)
 MFAGATE_ENTERPRISE_SIGNUP = env.bool("MFAGATE_ENTERPRISE_SIGNUP", default=True)
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 
-# Access tokens for app sessions (mfa_policies.tokens): an EC P-256 private key in PEM; when
+# Access tokens for app sessions (mfa_policies.access.tokens): an EC P-256 private key in PEM; when
 # empty, one is generated once into var/jwt-key.pem (mode 0600).
 MFAGATE_JWT_PRIVATE_KEY = env.str("MFAGATE_JWT_PRIVATE_KEY", default="", multiline=True)
 MFAGATE_JWT_ISSUER = env.str("MFAGATE_JWT_ISSUER", default="http://localhost:8000")

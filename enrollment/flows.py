@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from accounts.audit import audit_record
-from mfa_policies import clock, revocation, session_state
+from mfa_policies import clock
+from mfa_policies.access import revocation
+from mfa_policies.access import session_state
 from mfa_policies import constants as c
 
 from . import selectors, step_up, totp

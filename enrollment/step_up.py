@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mfa_policies import clock, revocation
+from mfa_policies import clock
+from mfa_policies.access import revocation
 
 from . import selectors
 

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mfa_policies import clock
 from mfa_policies import constants as c
 from mfa_policies.resolution import SignIn
-from mfa_policies.enforcement import safe_next as enforcement_safe_next
-from mfa_policies.session_state import sign_in_context
+from mfa_policies.access.enforcement import safe_next as enforcement_safe_next
+from mfa_policies.access.session_state import sign_in_context
 
 from . import flows, selectors, step_up as step_up_window, totp
 from . import webauthn as wa

@@ -41,7 +41,7 @@ def fresh_enforcement_state():
     deployment would; nothing a previous test configured can leak into the next."""
     from django.core.cache import cache
 
-    from mfa_policies import app_table
+    from mfa_policies.access import app_table
 
     cache.clear()
     app_table.reset()
@@ -147,6 +147,6 @@ def make_policy(db):
 @pytest.fixture
 def demo(db):
     """The seed_demo data (spec §3.5 precedence example)."""
-    from mfa_policies.demo import seed_demo
+    from mfa_policies.demo.seed import seed_demo
 
     return seed_demo()

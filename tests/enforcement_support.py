@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from mfa_policies import session_state
+from mfa_policies.access import session_state
 
 __all__ = ["sign_in", "signin_form", "simulate_oidc_sign_in",
            "run_on_commit"]

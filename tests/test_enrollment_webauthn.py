@@ -167,7 +167,7 @@ def test_registered_credentials_are_excluded(client, member, clock):
     enroll_webauthn(member, fake)
     client.force_login(member)
     from enrollment import step_up
-    from mfa_policies.revocation import stored_user_generation
+    from mfa_policies.access.revocation import stored_user_generation
 
     session = client.session
     session.save()

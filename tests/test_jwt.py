@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mfa_policies import tokens
+from mfa_policies.access import tokens
 from tests.enforcement_support import *  # noqa: F401,F403
 from tests.enforcement_support import sign_in
 from tests.enrollment_helpers import code_at, enroll_totp

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mfa_policies import constants as c
-from mfa_policies.session_state import SIGN_IN_KEY
+from mfa_policies.access.session_state import SIGN_IN_KEY
 from tests.enrollment_helpers import enroll_totp, enroll_webauthn
 from tests.oidc_support import *  # noqa: F401,F403
 from tests.oidc_support import oidc_sign_in

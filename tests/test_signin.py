@@ -12,7 +12,7 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from accounts.adapter import record_allauth_sign_in
 from mfa_policies import constants as c
-from mfa_policies.session_state import SIGN_IN_KEY
+from mfa_policies.access.session_state import SIGN_IN_KEY
 from tests.enforcement_support import *  # noqa: F401,F403
 from tests.enforcement_support import sign_in
 from tests.enrollment_helpers import code_at, enroll_totp

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from mfa_policies import clock
-from mfa_policies.explain import decision_as_dict, explain
+from mfa_policies.access.explain import decision_as_dict, explain
 from mfa_policies.models import Application, Connection
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from mfa_policies.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from mfa_policies.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
 
 class Command(BaseCommand):

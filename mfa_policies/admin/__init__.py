@@ -19,12 +19,12 @@ from django.utils.html import format_html
 
 from enrollment.webauthn import known_authenticators
 
-from . import clock, selectors, validation
-from .explain import decision_as_dict, explain
+from mfa_policies import clock, selectors, validation
+from mfa_policies.access.explain import decision_as_dict, explain
 
-from . import constants as c
-from .models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
-from .services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
+from mfa_policies import constants as c
+from mfa_policies.models import AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
+from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
                        configuration_save)
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import constants as c
-from . import resolution as r
-from .durations import format_duration
+from mfa_policies import constants as c
+from mfa_policies import resolution as r
+from mfa_policies.durations import format_duration
 
 
 def explain(*, user, application, connection: str, amr: tuple[str, ...], now: dt.datetime) -> r.Decision:
     """What ``user`` would get opening ``application`` right after signing in through ``connection``
     with the IdP reporting ``amr`` now. Runs the real selectors and resolver."""
-    from .selectors import access_request_for
+    from mfa_policies.selectors import access_request_for
 
     sign_in = r.SignIn(connection=connection, amr=tuple(amr), authenticated_at=now if amr else None,
                        in_sign_in_flow=True)

@@ -1,5 +1,5 @@
 """The MFA challenge (``/mfa/verify/``) and the JWKS document. Thin: parse, call
-:mod:`mfa_policies.enforcement` and :mod:`enrollment.verification`, render."""
+:mod:`mfa_policies.access.enforcement` and :mod:`enrollment.verification`, render."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import constants as c
-from . import tokens
-from .enforcement import challenge_complete, challenge_for
-from .messages import kinds_text, message
+from mfa_policies import constants as c
+from mfa_policies.access import tokens
+from mfa_policies.access.enforcement import challenge_complete, challenge_for
+from mfa_policies.messages import kinds_text, message
 from enrollment.verification import (VerificationError, totp_verify, webauthn_assertion_options,
                                      webauthn_assertion_verify)
 

@@ -1,15 +1,16 @@
 """The access middleware: maps a request to an Application and enforces its decision.
 
 Install after Django's ``AuthenticationMiddleware`` and allauth's ``AccountMiddleware``. Paths no
-application covers, and the never-gated paths (:data:`mfa_policies.app_table.NEVER_GATED_PREFIXES`),
+application covers, and the never-gated paths (:data:`mfa_policies.access.app_table.NEVER_GATED_PREFIXES`),
 pass untouched with ``request.access = None``.
 """
 
 from __future__ import annotations
 
-from . import app_table, revocation
-from .app_table import never_gated
-from .enforcement import enforce
+from mfa_policies.access import app_table
+from mfa_policies.access import revocation
+from mfa_policies.access.app_table import never_gated
+from mfa_policies.access.enforcement import enforce
 
 
 class AccessMiddleware:

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from .services import CONFIG_GENERATION_KEY
+from mfa_policies.services import CONFIG_GENERATION_KEY
 
 log = logging.getLogger("mfagate.revocation")
 

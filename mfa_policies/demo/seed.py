@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from . import constants as c
+from mfa_policies import constants as c
 from accounts.audit import audit_record
 
-from .models import AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
-from .services import configuration_changed
+from mfa_policies.models import AppPolicy, Application, Connection, Environment, Membership, Organization, Policy, Role
+from mfa_policies.services import configuration_changed
 
 DEMO_PASSWORD = "demo-password"
 

@@ -1,7 +1,7 @@
 """Enforcement: one function evaluates a request against an application (spec §3, §3.4).
 
-:func:`enforce` is shared by :class:`~mfa_policies.middleware.AccessMiddleware` and
-:func:`~mfa_policies.decorators.mfa_protected`. It returns ``None`` to let the request through
+:func:`enforce` is shared by :class:`~mfa_policies.access.middleware.AccessMiddleware` and
+:func:`~mfa_policies.access.decorators.mfa_protected`. It returns ``None`` to let the request through
 (with ``request.access`` set) or the response to send instead.
 
 Hot path — a live app session: no database query and no resolver. The app session must belong to
@@ -30,9 +30,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from . import app_table, clock, resolution, revocation, session_state, tokens
-from .app_table import AppEntry, AppTable
-from .messages import kinds_text, message
+from mfa_policies import clock, resolution
+from mfa_policies.access import app_table
+from mfa_policies.access import revocation
+from mfa_policies.access import session_state
+from mfa_policies.access import tokens
+from mfa_policies.access.app_table import AppEntry, AppTable
+from mfa_policies.messages import kinds_text, message
 
 log = logging.getLogger("mfagate.enforcement")
 
@@ -140,7 +144,7 @@ def _app_session_live(request, user, entry: AppEntry, stored: dict, user_generat
 def decide(request, entry: AppEntry, *, consume_sign_in: bool,
            user_generation: int) -> tuple[resolution.Decision, resolution.AccessRequest]:
     """Run the resolver for this request and application (the login flow's decision)."""
-    from .selectors import access_request_for
+    from mfa_policies.selectors import access_request_for
 
     now = clock.now()
     sign_in = session_state.sign_in_context(request, now=now, consume=consume_sign_in)
@@ -163,7 +167,7 @@ def _table_was_stale(request) -> HttpResponse:
 
 def login_flow(request, entry: AppEntry) -> HttpResponse | None:
     """The slow path: decide, then pass, refuse, challenge or send to enrollment."""
-    from .models import Application
+    from mfa_policies.models import Application
 
     session_state.drop_app_session(request, entry.id)
     generation = revocation.user_generation(request.user.pk)  # before the checks it guards
@@ -255,7 +259,7 @@ def challenge_for(request) -> Challenge | HttpResponse:
     if entry is None:
         session_state.clear_pending(request)
         return HttpResponseRedirect("/")
-    from .models import Application
+    from mfa_policies.models import Application
 
     try:
         decision, access_request = decide(request, entry, consume_sign_in=False,

@@ -17,8 +17,8 @@ import datetime as dt
 import logging
 from typing import Any
 
-from . import clock
-from .resolution import MfaSession, SignIn
+from mfa_policies import clock
+from mfa_policies.resolution import MfaSession, SignIn
 
 log = logging.getLogger("mfagate.session")
 

@@ -6,7 +6,7 @@ from functools import wraps
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .enforcement import current_table, enforce
+from mfa_policies.access.enforcement import current_table, enforce
 
 
 def mfa_protected(app: str, org: str | None = None):

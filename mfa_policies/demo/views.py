@@ -7,7 +7,7 @@ import json
 
 from django.shortcuts import render
 
-from .decorators import mfa_protected
+from mfa_policies.access.decorators import mfa_protected
 
 
 def demo_app(request):

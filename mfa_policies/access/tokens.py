@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from . import clock
-from .constants import KIND_TO_JWT_AMR
+from mfa_policies import clock
+from mfa_policies.constants import KIND_TO_JWT_AMR
 
 ALGORITHM = "ES256"
 

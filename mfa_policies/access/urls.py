@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "mfa"
+
+urlpatterns = [
+    path("verify/", views.verify, name="verify"),
+    path("verify/webauthn/options/", views.webauthn_options, name="webauthn_options"),
+    path("verify/webauthn/verify/", views.webauthn_verify, name="webauthn_verify"),
+]
