@@ -14,7 +14,7 @@ from enrollment import totp
 from enrollment.models import Authenticator
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, AaguidList
-from tests.enrollment_helpers import code_at, enroll_totp
+from tests.support.authenticators import code_at, enroll_totp
 
 from .support import CHROMIUM_AAGUID, PLATFORM, SECURITY_KEY, TIMEOUT_MS, U2F_KEY, open_as, register, shot
 

@@ -1,0 +1,185 @@
+"""access/apps and access/policies CRUD with the three-mode mfa_config, through the services."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent
+from mfa_policies import constants as c
+from mfa_policies.models import AppPolicy, Application, Policy
+
+from tests.support.api import ApiClient, admin_user, api, db_state, make_token, messages, org  # noqa: F401
+
+EVERYONE = [{"selector": "everyone", "value": ""}]
+
+
+@pytest.fixture
+def mfa_on(org):
+    org.allowed_authenticators = [c.TOTP, c.SECURITY_KEY]
+    org.save()
+    return org
+
+
+def test_policy_crud_with_each_mfa_mode(api, mfa_on):
+    status, payload = api.post("access/policies", {
+        "name": "Staff", "decision": "allow", "include": [{"selector": "email_domain", "value": "Example.COM"}],
+        "mfa_config": {"allowed_authenticators": ["security_key"], "session_duration": "1h"}})
+    assert status == 200, payload
+    policy = Policy.objects.get(pk=payload["result"]["id"])
+    assert policy.mfa_mode == c.MODE_CUSTOM and policy.mfa_session_duration == "1h"
+    assert payload["result"]["include"] == [{"selector": "email_domain", "value": "example.com"}]
+    assert payload["result"]["mfa_config"] == {"mfa_disabled": False, "allowed_authenticators": ["security_key"],
+                                               "session_duration": "1h"}
+    pid = policy.pk
+    status, payload = api.put(f"access/policies/{pid}", {"name": "Staff", "include": EVERYONE,
+                                                         "mfa_config": {"mfa_disabled": True}})
+    assert status == 200 and Policy.objects.get(pk=pid).mfa_mode == c.MODE_DISABLED
+    status, payload = api.put(f"access/policies/{pid}", {"name": "Staff", "include": EVERYONE})
+    assert status == 200 and payload["result"]["mfa_config"] is None
+    assert Policy.objects.get(pk=pid).mfa_mode == c.MODE_INHERIT
+    assert api.get(f"access/policies/{pid}")[1]["result"]["name"] == "Staff"
+    assert [p["id"] for p in api.get("access/policies")[1]["result"]] == [pid]
+    assert api.delete(f"access/policies/{pid}")[0] == 200 and not Policy.objects.filter(pk=pid).exists()
+    assert [e.action for e in AuditEvent.objects.exclude(action="apitoken.create").order_by("id")] == [
+        "policy.create", "policy.update", "policy.update", "policy.delete"]
+
+
+def test_app_crud_with_attached_policies_revokes_sessions(api, mfa_on, make_policy):
+    first, second = make_policy(mfa_on, "First"), make_policy(mfa_on, "Second")
+    status, payload = api.post("access/apps", {
+        "name": "Payroll", "path_prefixes": ["/payroll/"], "session_duration": "8h",
+        "policies": [{"id": first.pk, "precedence": 1}, {"id": second.pk, "precedence": 2}],
+        "mfa_config": {"allowed_authenticators": ["totp"], "session_duration": "30m"}})
+    assert status == 200, payload
+    app = Application.objects.get(pk=payload["result"]["id"])
+    assert app.mfa_mode == c.MODE_CUSTOM and app.session_duration == "8h"
+    assert [(p["id"], p["precedence"]) for p in payload["result"]["policies"]] == [(first.pk, 1), (second.pk, 2)]
+    version = app.config_version
+    # Swap the precedences: GET → edit → PUT.
+    body = api.get(f"access/apps/{app.pk}")[1]["result"]
+    body["policies"] = [{"id": first.pk, "precedence": 2}, {"id": second.pk, "precedence": 1}]
+    status, payload = api.put(f"access/apps/{app.pk}", body)
+    assert status == 200, payload
+    assert list(AppPolicy.objects.filter(application=app).order_by("precedence").values_list("policy_id", flat=True)) \
+        == [second.pk, first.pk]
+    assert Application.objects.get(pk=app.pk).config_version > version
+    # PUT without policies detaches them; without mfa_config returns to inherit.
+    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Payroll", "path_prefixes": ["/payroll/"]})
+    assert status == 200 and payload["result"]["policies"] == [] and payload["result"]["mfa_config"] is None
+    assert payload["result"]["session_duration"] == "24h"
+    assert api.delete(f"access/apps/{app.pk}")[0] == 200 and not Application.objects.filter(pk=app.pk).exists()
+    assert AuditEvent.objects.filter(action="application.delete").exists()
+
+
+def test_custom_mfa_while_the_organization_has_it_off_is_refused(api, org):
+    before = db_state()
+    status, payload = api.post("access/apps", {"name": "A", "mfa_config": {"allowed_authenticators": ["totp"],
+                                                                           "session_duration": "1h"}})
+    assert status == 400 and messages(payload).startswith("mfa_config: custom MFA settings need independent MFA")
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": 1}, "name"),
+    ({"name": ""}, "name"),
+    ({"name": "A", "path_prefixes": "/a/"}, "path_prefixes"),
+    ({"name": "A", "path_prefixes": ["a/"]}, "path_prefixes"),
+    ({"name": "A", "session_duration": "1 hour"}, "session_duration"),
+    ({"name": "A", "session_duration": True}, "session_duration"),
+    ({"name": "A", "mfa_config": "custom"}, "mfa_config"),
+    ({"name": "A", "mfa_config": {"mfa_disabled": "yes"}}, "mfa_config.mfa_disabled"),
+    ({"name": "A", "mfa_config": {"mfa_disabled": True, "allowed_authenticators": ["totp"]}}, "mfa_config"),
+    ({"name": "A", "mfa_config": {"allowed_authenticators": []}}, "mfa_config.allowed_authenticators"),
+    ({"name": "A", "mfa_config": {"allowed_authenticators": ["sms"], "session_duration": "1h"}},
+     "mfa_config.allowed_authenticators"),
+    ({"name": "A", "mfa_config": {"allowed_authenticators": ["totp"], "session_duration": "99999h"}},
+     "mfa_config.session_duration"),
+    ({"name": "A", "mfa_config": {"allowed_authenticators": ["totp"]}}, "mfa_config.session_duration"),
+    ({"name": "A", "mfa_config": {"other": 1}}, "mfa_config.other"),
+    ({"name": "A", "policies": {}}, "policies"),
+    ({"name": "A", "policies": [1]}, "policies[0]"),
+    ({"name": "A", "policies": [{"id": "1", "precedence": 1}]}, "policies[0].id"),
+    ({"name": "A", "policies": [{"id": 999999, "precedence": 1}]}, "policies[0].id"),
+    ({"name": "A", "policies": [{"id": 1, "precedence": 0}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": 1, "precedence": 10**40}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": 1, "precedence": True}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": 1, "precedence": 1, "x": 1}]}, "policies[0].x"),
+    ({"name": "A", "extra": 1}, "extra"),
+])
+def test_bad_app_bodies_are_400_naming_the_field_and_write_nothing(api, mfa_on, body, field):
+    before = db_state()
+    status, payload = api.post("access/apps", body)
+    assert status == 400, payload
+    assert any(e["message"].startswith(field) for e in payload["errors"]), payload
+    assert db_state() == before
+
+
+def test_policies_repeated_or_from_another_account_are_400(api, mfa_on, make_org, make_policy, make_app):
+    mine, theirs = make_policy(mfa_on, "Mine"), make_policy(make_org("Other"), "Theirs")
+    app = make_app(mfa_on, "Existing")
+    before = db_state()
+    for policies in ([{"id": theirs.pk, "precedence": 1}],
+                     [{"id": mine.pk, "precedence": 1}, {"id": mine.pk, "precedence": 2}],
+                     [{"id": mine.pk, "precedence": 1}, {"id": theirs.pk, "precedence": 1}]):
+        status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": policies})
+        assert status == 400 and "policies" in messages(payload), payload
+    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": [
+        {"id": mine.pk, "precedence": 1}], "session_duration": "1d"})
+    assert status == 400 and "session_duration" in messages(payload)
+    assert db_state() == before
+    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": [
+        {"id": make_policy(mfa_on, "Second").pk, "precedence": 1}, {"id": mine.pk, "precedence": 1}]})
+    assert status == 400 and "precedence 1 is used twice" in messages(payload)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "P"}, "include"),
+    ({"name": "P", "include": "everyone"}, "include"),
+    ({"name": "P", "include": [{"selector": "planet", "value": "x"}]}, "include[0]"),
+    ({"name": "P", "include": [{"selector": "email", "value": "not-an-email"}]}, "include[0]"),
+    ({"name": "P", "include": [{"selector": "role", "value": "ghost"}]}, "include[0]"),
+    ({"name": "P", "include": EVERYONE, "require": [5]}, "require[0]"),
+    ({"name": "P", "include": EVERYONE, "exclude": [{"selector": "email", "value": 3}]}, "exclude[0]"),
+    ({"name": "P", "include": EVERYONE, "decision": "maybe"}, "decision"),
+    ({"name": "P", "include": EVERYONE, "decision": ["allow"]}, "decision"),
+    ({"name": "P", "include": EVERYONE, "decision": "deny",
+      "mfa_config": {"allowed_authenticators": ["totp"], "session_duration": "1h"}}, "mfa_config"),
+    ({"name": "P", "include": EVERYONE, "colour": "red"}, "colour"),
+])
+def test_bad_policy_bodies_are_400_naming_the_field_and_write_nothing(api, mfa_on, body, field):
+    before = db_state()
+    status, payload = api.post("access/policies", body)
+    assert status == 400, payload
+    assert any(e["message"].startswith(field) for e in payload["errors"]), payload
+    assert db_state() == before
+
+
+def test_changing_an_attached_policy_by_api_revokes_its_apps_sessions(api, mfa_on, make_app, make_policy):
+    app = make_app(mfa_on)
+    policy = make_policy(mfa_on, "P", apps=[app])
+    version = Application.objects.get(pk=app.pk).config_version
+    status, _ = api.put(f"access/policies/{policy.pk}", {"name": "P", "include": EVERYONE,
+                                                         "mfa_config": {"mfa_disabled": True}})
+    assert status == 200 and Application.objects.get(pk=app.pk).config_version > version
+
+
+def test_ids_bad_unknown_or_from_another_account(api, make_org, make_app, make_policy):
+    other = make_org("Other")
+    app, policy = make_app(other), make_policy(other)
+    before = db_state()
+    assert api.get("access/apps/abc")[0] == 400 and api.get("access/policies/-1")[0] == 400
+    for path in (f"access/apps/{app.pk}", f"access/policies/{policy.pk}", "access/apps/424242"):
+        assert api.get(path)[0] == 404
+        assert api.put(path, {"name": "x"})[0] == 404
+        assert api.delete(path)[0] == 404
+    assert db_state() == before
+    assert api.get("access/apps")[1]["result"] == [] and api.get("access/policies")[1]["result"] == []
+
+
+@pytest.mark.parametrize("path", ["access/apps", "access/policies", "gateway/lists"])
+@pytest.mark.parametrize("raw", ["nope", "[1]", "{\"name\": \"a\\u0000\"}", "{" * 100])
+def test_every_post_refuses_non_json(api, path, raw):
+    before = db_state()
+    status, payload = api.post(path, raw=raw)
+    assert status == 400 and payload["errors"][0]["code"] == 1001
+    assert db_state() == before
