@@ -7,7 +7,8 @@
   and ``auth_time`` from the ID token.
 
 The record is written in :meth:`AccountAdapter.post_login`, after Django's ``login()`` rotated the
-session key; see :func:`mfa_policies.access.session_state.record_sign_in`.
+session key; see :func:`accounts.sign_in.record_sign_in`. :func:`safe_next` is the one check of a
+redirect target (``next``) every page uses.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from mfa_policies import constants as c
-from mfa_policies.access.session_state import record_sign_in
+from .sign_in import connection_for_provider, record_sign_in
 
 log = logging.getLogger("mfagate.signin")
 
@@ -29,17 +31,6 @@ _ALLAUTH_METHOD_TO_CONNECTION = {
     "password_reset": c.CONNECTION_PASSWORD,
     "code": c.CONNECTION_EMAIL_OTP,
 }
-
-
-def connection_for_provider(provider_id: str) -> str:
-    """The key of the enterprise connection signing in through ``provider_id`` (the database keeps
-    provider ids unique). None — or a local connection carrying that id — records a key that no
-    organization can exempt."""
-    from mfa_policies.models import Connection
-
-    key = (Connection.objects.filter(provider_id=provider_id, kind__in=c.ENTERPRISE_CONNECTION_KINDS)
-           .values_list("key", flat=True).first())
-    return key or f"unregistered:{provider_id}"
 
 
 def id_token_claims(sociallogin) -> dict:
@@ -62,6 +53,16 @@ def record_allauth_sign_in(request, user, sociallogin=None) -> None:
         log.warning("sign-in of %s by unknown allauth method %r; no connection recorded", user.pk, method)
         connection = f"unknown:{method}"
     record_sign_in(request, connection=connection)
+
+
+def safe_next(request, candidate: str | None, default: str | None = "/") -> str | None:
+    """``candidate`` if it stays on this site, else ``default`` (SECURITY row 22). The same rule
+    as allauth's ``is_safe_url``, so a ``next`` means the same on every page."""
+    if candidate and isinstance(candidate, str) and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
 
 
 class AccountAdapter(DefaultAccountAdapter):

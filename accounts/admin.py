@@ -10,7 +10,6 @@ from enrollment import flows, selectors
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
-from mfa_policies.access.enforcement import ENROLL_URL
 
 from .models import AuditEvent, User
 
@@ -58,7 +57,7 @@ class UserAdmin(BaseUserAdmin):
         ]
         return {
             "mfa_devices": devices,
-            "mfa_enrollment_url": request.build_absolute_uri(ENROLL_URL),
+            "mfa_enrollment_url": request.build_absolute_uri(reverse("enrollment:add")),
             "mfa_no_devices": MESSAGES["admin_no_devices"],
         }
 

@@ -7,6 +7,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import receivers
-
-        receivers.connect()
+        from . import receivers  # noqa: F401  (connects the sign-in receiver)

@@ -1,7 +1,9 @@
 """Use cases of the enrollment portal: add a TOTP or WebAuthn authenticator, remove one.
 
-Each takes the ``acting_user``, runs atomically, writes its audit event and sends its signal
-inside the transaction, and emails the user once the transaction has committed. Refusals raise
+Each takes the ``acting_user``, checks its own preconditions — the step-up window first (seed 002
+"MFA verification for authenticator changes"), so no caller can skip it — runs atomically,
+writes its audit event and sends its signal inside the transaction, and emails the user once the
+transaction has committed (bodies in ``templates/enrollment/email/``). Refusals raise
 :class:`~enrollment.messages.EnrollmentError` (or ``WebAuthnError``) and store nothing.
 """
 
@@ -13,11 +15,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.template.loader import render_to_string
 
 from accounts.audit import audit_record
-from mfa_policies import clock
-from mfa_policies.access import revocation
-from mfa_policies.access import session_state
+from mfa_policies import clock, generation
 from mfa_policies import constants as c
 
 from . import selectors, step_up, totp
@@ -42,7 +43,12 @@ def _snapshot(authenticator: Authenticator) -> dict:
     }
 
 
-def _notify(user, subject: str, body: str) -> None:
+def _notify(user, template: str, **context) -> None:
+    """E-mail ``user`` the notice ``templates/enrollment/email/<template>_{subject,message}.txt``
+    once the transaction commits."""
+    subject = render_to_string(f"enrollment/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"enrollment/email/{template}_message.txt", context)
+
     def send():
         try:
             send_mail(subject, body, None, [user.email])
@@ -58,14 +64,9 @@ def _added(request, acting_user, authenticator: Authenticator) -> None:
         subject_user=authenticator.user, ip_address=_ip(request), after=_snapshot(authenticator),
     )
     authenticator_added.send(sender=Authenticator, user=authenticator.user, authenticator=authenticator)
-    label = c.AUTHENTICATOR_LABELS[authenticator.kind]
-    _notify(
-        authenticator.user,
-        "A new MFA device was added to your account",
-        f"An MFA device was added to your mfagate account:\n\n  {authenticator.name} ({label})\n"
-        f"  at {authenticator.created_at:%Y-%m-%d %H:%M UTC} from {_ip(request) or 'an unknown address'}\n\n"
-        "If this was not you, remove it under Account → MFA devices and contact your administrator.",
-    )
+    _notify(authenticator.user, "authenticator_added", name=authenticator.name,
+            kind_label=c.AUTHENTICATOR_LABELS[authenticator.kind], at=authenticator.created_at,
+            ip_address=_ip(request))
 
 
 def _clean_name(name: str | None, default: str) -> str:
@@ -77,6 +78,7 @@ def _clean_name(name: str | None, default: str) -> str:
 
 def totp_add(*, request, acting_user, key_hex: str, code: str, name: str = "") -> Authenticator:
     """Enroll the pending TOTP secret once ``code`` proves the user's app has it."""
+    step_up.raise_unless_allowed(request, acting_user)
     if c.TOTP not in selectors.offered_kinds(acting_user):
         raise EnrollmentError("kind_not_offered")
     if Authenticator.objects.filter(user=acting_user, kind=c.TOTP).exists():
@@ -105,6 +107,7 @@ def totp_add(*, request, acting_user, key_hex: str, code: str, name: str = "") -
 def webauthn_add(*, request, acting_user, credential, name: str = "") -> Authenticator:
     """Verify a registration response (see :func:`enrollment.webauthn.verify_registration`) and
     store the credential; the kind is what the browser reported."""
+    step_up.raise_unless_allowed(request, acting_user)
     new = wa.verify_registration(
         request=request, credential=credential, required_aaguid_lists=selectors.required_aaguid_lists(acting_user)
     )
@@ -144,8 +147,10 @@ def _remove_locked(*, request, acting_user, authenticator: Authenticator, action
     audit_record(actor=acting_user, action=action, obj=authenticator, subject_user=authenticator.user,
                  ip_address=_ip(request), before=snapshot)
     _delete(authenticator)
+    # App sessions and MFA sessions granted before this removal re-run the login flow (spec §3.4).
+    generation.user_generation_bump(authenticator.user_id)
     authenticator_removed.send(sender=Authenticator, user=authenticator.user, authenticator_id=pk, kind=kind,
-                               acting_user=acting_user)
+                               acting_user=acting_user, request=request)
     return snapshot
 
 
@@ -157,27 +162,21 @@ def _locked(authenticator_id, **owner) -> Authenticator:
     return authenticator
 
 
-def authenticator_remove(*, request, acting_user, authenticator_id) -> None:
-    """Remove one of ``acting_user``'s own authenticators (another user's id → 404)."""
+def authenticator_remove(*, request, acting_user, authenticator_id) -> dict:
+    """Remove one of ``acting_user``'s own authenticators (another user's id → 404). Needs the
+    step-up window. Returns the removed authenticator's snapshot (``name``, ``kind``, …)."""
+    step_up.raise_unless_allowed(request, acting_user)
     with transaction.atomic():
         authenticator = _locked(authenticator_id, user=acting_user)
-        pk, kind = str(authenticator.pk), authenticator.kind
         snapshot = _remove_locked(request=request, acting_user=acting_user, authenticator=authenticator,
                                   action="authenticator.removed")
-        # Every other browser session now redoes MFA (the receivers raised the user's generation);
-        # the owner's own browser proved possession with its step-up, so it keeps its sessions.
-        if getattr(request, "session", None) is not None and getattr(request, "user", None) == acting_user:
-            generation = revocation.stored_user_generation(acting_user.pk)
-            session_state.adopt_user_generation(request, removed_authenticator_id=pk, user_generation=generation)
-            step_up.adopt_generation(request, generation)
-        _notify(
-            acting_user,
-            "An MFA device was removed from your account",
-            f"An MFA device was removed from your mfagate account:\n\n  {snapshot['name']} "
-            f"({c.AUTHENTICATOR_LABELS[kind]})\n  at {clock.now():%Y-%m-%d %H:%M UTC} from "
-            f"{_ip(request) or 'an unknown address'}\n\n"
-            "If this was not you, contact your administrator and review your MFA devices.",
-        )
+        # Every other browser session now redoes MFA; this one proved possession with its step-up,
+        # so its window stays open (the runtime keeps its app sessions: access.receivers).
+        if getattr(request, "user", None) == acting_user:
+            step_up.adopt_generation(request, generation.stored_user_generation(acting_user.pk))
+        _notify(acting_user, "authenticator_removed", name=snapshot["name"],
+                kind_label=c.AUTHENTICATOR_LABELS[snapshot["kind"]], at=clock.now(), ip_address=_ip(request))
+    return snapshot
 
 
 ADMIN_DELETE_PERMISSION = "enrollment.delete_authenticator"
@@ -207,15 +206,9 @@ def authenticator_delete_by_admin(*, request, acting_user, authenticator_id) -> 
         raise PermissionDenied(MESSAGES["admin_delete_not_allowed"])
     with transaction.atomic():
         authenticator = _locked(authenticator_id)
-        owner, kind = authenticator.user, authenticator.kind
+        owner = authenticator.user
         snapshot = _remove_locked(request=request, acting_user=acting_user, authenticator=authenticator,
                                   action="authenticator.deleted_by_admin")
-        _notify(
-            owner,
-            "An administrator removed an MFA device from your account",
-            f"An administrator ({acting_user.email}) removed an MFA device from your mfagate account:\n\n"
-            f"  {snapshot['name']} ({c.AUTHENTICATOR_LABELS[kind]})\n  at {clock.now():%Y-%m-%d %H:%M UTC}\n\n"
-            "Your other browser sessions must verify again. If you did not ask for this, contact your "
-            "administrator.",
-        )
+        _notify(owner, "authenticator_deleted_by_admin", name=snapshot["name"],
+                kind_label=c.AUTHENTICATOR_LABELS[snapshot["kind"]], at=clock.now(), admin_email=acting_user.email)
     return authenticator

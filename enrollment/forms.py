@@ -1,3 +1,5 @@
+"""The one form for a code from an authenticator application, and the TOTP enrollment form."""
+
 from __future__ import annotations
 
 from django import forms
@@ -23,13 +25,20 @@ class CodeField(forms.CharField):
         return code
 
 
+class CodeForm(forms.Form):
+    """A code from the user's authenticator application (step-up, the MFA challenge)."""
+
+    code = CodeField()
+
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["code"].label = label
+
+
 class TotpEnrollForm(forms.Form):
     name = forms.CharField(
         label="Device name", max_length=64, required=False,
         help_text="Optional, e.g. “Work phone”. Defaults to “Authenticator application”.",
     )
-    code = CodeField()
-
-
-class StepUpTotpForm(forms.Form):
     code = CodeField()

@@ -1,7 +1,9 @@
-"""Every message the enrollment portal and the verification API show a user, by key.
+"""Every message the enrollment portal, the verification API and their scripts show a user, by key.
 
 Code raises :class:`EnrollmentError` (or ``VerificationError``) with a key; the wording lives
-here only, so the page, the JSON endpoints and the tests agree.
+here only, so the page, the JSON endpoints, the browser scripts (handed :func:`browser_messages`
+through ``json_script``) and the tests agree. E-mails are templates in
+``templates/enrollment/email/``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,22 @@ MESSAGES: dict[str, str] = {
         "This authenticator's attestation is not signed by its maker's certificate from the FIDO "
         "metadata, so its model cannot be trusted. Use an approved authenticator."
     ),
+    # In the browser, before or around a WebAuthn ceremony (static/js/webauthn.js, enrollment.js)
+    "browser_unsupported": "This browser does not support security keys or biometrics. Use another method or browser.",
+    "browser_server_unreachable": "The server could not be reached. Check your connection and try again.",
+    "browser_server_unexpected": "The server answered unexpectedly ({status}). Try again.",
+    "browser_cancelled": "The request was cancelled or timed out. Try again.",
+    "browser_wrong_address": "This page's address cannot use security keys. Open mfagate at its usual address.",
+    "browser_kind_not_supported": "This browser or device does not support this kind of authenticator.",
+    "browser_failed": "Your browser could not complete the request: {detail}.",
+    "browser_no_answer": "No authenticator answered. Try again.",
+    "browser_incomplete": "The verification did not complete. Try again.",
     # Portal
+    "sign_in_first": "Sign in first.",
+    "choose_webauthn_kind": "Choose Security key or Biometrics.",
+    "totp_added": "Authenticator application added.",
+    "webauthn_added": "{label} “{name}” added.",
+    "device_removed": "MFA device “{name}” removed.",
     "kind_not_offered": "Your organizations do not allow this kind of MFA device.",
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
@@ -75,6 +92,21 @@ MESSAGES: dict[str, str] = {
     "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",
     "admin_no_devices": "No MFA devices. Share the enrollment link below so the user can add one.",
 }
+
+
+BROWSER_KEYS = ("browser_unsupported", "browser_server_unreachable", "browser_server_unexpected",
+                "browser_cancelled", "browser_wrong_address", "browser_kind_not_supported", "browser_failed",
+                "browser_no_answer", "browser_incomplete", "webauthn_already_registered")
+
+
+def browser_messages() -> dict[str, str]:
+    """What the WebAuthn scripts may say, for ``json_script`` (placeholders such as ``{status}``
+    are filled in by the script)."""
+    return {key: MESSAGES[key] for key in BROWSER_KEYS}
+
+
+def message(key: str, **params) -> str:
+    return MESSAGES[key].format(**params) if params else MESSAGES[key]
 
 
 class EnrollmentError(Exception):

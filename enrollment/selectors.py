@@ -6,15 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mfa_policies import constants as c
-from mfa_policies.models import AaguidItem, Application, Environment, Membership, Organization, Policy
-from mfa_policies.resolution import SignIn, resolve
-from mfa_policies.selectors import access_requests_for_user
+from mfa_policies.models import AaguidItem, Application, Membership, Organization, Policy
+from mfa_policies.resolution import SignIn, effective_methods, ordered_kinds, resolve
+from mfa_policies.selectors import access_requests_for_user, environment_settings
 
 from .models import Authenticator
 
 
 def devices_for(user) -> list[Authenticator]:
     return list(Authenticator.objects.filter(user=user).order_by("created_at"))
+
+
+def enrolled_kinds(user) -> frozenset[str]:
+    """The kinds of the user's authenticators (the resolver's ``enrolled_kinds``): one query."""
+    return frozenset(Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct())
 
 
 def has_devices(user) -> bool:
@@ -36,20 +41,17 @@ def offered_kinds(user) -> list[str]:
     orgs = organizations_for(user)
     if not orgs:
         return []
-    env = Environment.load()
+    environment = environment_settings()
     kinds: set[str] = set()
     for org in orgs:
-        if org.allowed_authenticators:
-            kinds.update(org.allowed_authenticators)
-        elif env.mfa_requirement == c.ENV_YES:
-            kinds.update(env.allowed_authenticators or ())
+        kinds.update(effective_methods(environment, frozenset(org.allowed_authenticators or ()))[0])
     org_ids = [o.pk for o in orgs]
     for model in (Application, Policy):
         for allowed in model.objects.filter(organization_id__in=org_ids, mfa_mode=c.MODE_CUSTOM).values_list(
             "mfa_allowed_authenticators", flat=True
         ):
             kinds.update(allowed or ())
-    return [k for k in c.AUTHENTICATOR_KINDS if k in kinds]
+    return list(ordered_kinds(kinds))
 
 
 def required_aaguid_lists(user) -> list[tuple[str, frozenset[str]]]:
@@ -75,6 +77,7 @@ def launcher_apps(user, *, sign_in: SignIn, now: dt.datetime) -> list[LauncherAp
     """Applications whose policies would let ``user`` in (allow or bypass), by the real resolver."""
     return [
         LauncherApp(name=app.name, organization=app.organization.name, url=app.path_prefixes[0])
-        for app, request in access_requests_for_user(user=user, sign_in=sign_in, now=now)
+        for app, request in access_requests_for_user(user=user, sign_in=sign_in, enrolled_kinds=enrolled_kinds(user),
+                                                     now=now)
         if app.path_prefixes and resolve(request).allowed
     ]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mfa_policies import clock
-from mfa_policies.access import revocation
+from mfa_policies import clock, generation
 
 from . import selectors
+from .messages import EnrollmentError
 
 WINDOW = dt.timedelta(minutes=10)
 SESSION_KEY = "mfagate.step_up"
@@ -36,7 +36,7 @@ def is_open(request) -> bool:
         return False
     if state.get("session_key") != request.session.session_key:
         return False
-    if state.get("generation") != revocation.stored_user_generation(request.user.pk):
+    if state.get("generation") != generation.stored_user_generation(request.user.pk):
         return False
     elapsed = clock.now() - opened
     return dt.timedelta(0) <= elapsed < WINDOW
@@ -47,11 +47,20 @@ def allows_changes(request) -> bool:
     return not is_required(request.user) or is_open(request)
 
 
+def raise_unless_allowed(request, user) -> None:
+    """The precondition of every flow that adds or removes an authenticator: ``user`` has none yet,
+    or this request's browser session holds an open window for ``user``."""
+    if not selectors.has_devices(user):
+        return
+    if getattr(request, "user", None) != user or getattr(request, "session", None) is None or not is_open(request):
+        raise EnrollmentError("step_up_required")
+
+
 def open_window(request) -> None:
     """Call after a successful local verification: rotates the session key, opens the window."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = {"at": clock.now().timestamp(), "session_key": request.session.session_key,
-                                    "generation": revocation.stored_user_generation(request.user.pk)}
+                                    "generation": generation.stored_user_generation(request.user.pk)}
 
 
 def adopt_generation(request, generation: int) -> None:

@@ -1,12 +1,13 @@
 """Thin views of the App Launcher and the enrollment portal: parse, call a flow, render.
 
 JSON endpoints answer ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` — never a 500
-for bad input.
+for bad input. Adding or removing an MFA device needs the step-up window: the flows refuse
+without it (:func:`enrollment.step_up.raise_unless_allowed`); the pages send the person to the
+step-up page first (:func:`step_up_first`) so they never see that refusal.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import wraps
 from urllib.parse import urlencode
@@ -18,65 +19,68 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.adapter import safe_next as site_safe_next
+from accounts.sign_in import sign_in_context
 from mfa_policies import clock
 from mfa_policies import constants as c
-from mfa_policies.resolution import SignIn
-from mfa_policies.access.enforcement import safe_next as enforcement_safe_next
-from mfa_policies.access.session_state import sign_in_context
 
-from . import flows, selectors, step_up as step_up_window, totp
+from . import assertion, flows, selectors, step_up as step_up_window, totp
 from . import webauthn as wa
-from .forms import StepUpTotpForm, TotpEnrollForm
-from .messages import MESSAGES, EnrollmentError
-from .verification import VerificationError, totp_verify, webauthn_assertion_options, webauthn_assertion_verify
+from .forms import CodeForm, TotpEnrollForm
+from .messages import MESSAGES, EnrollmentError, browser_messages, message
+from .verification import WEBAUTHN_KINDS, VerificationError, totp_verify
 
 logger = logging.getLogger("mfagate.enrollment")
 
 PENDING_TOTP_KEY = "mfagate.enrollment.totp_secret"
 KIND_SLUGS = {"security-key": c.SECURITY_KEY, "biometrics": c.BIOMETRICS}
 SLUG_FOR_KIND = {v: k for k, v in KIND_SLUGS.items()}
-WEBAUTHN_KINDS = [c.SECURITY_KEY, c.BIOMETRICS]
+STEP_UP_PURPOSE = "step_up"
 
 
 # ------------------------------------------------------------------------------------ helpers
 def safe_next(request, value) -> str | None:
     """``value`` if it is a path or URL on this host, else ``None``."""
-    return enforcement_safe_next(request, value, default=None)
+    return site_safe_next(request, value, default=None)
 
 
 def _with_next(url: str, next_url: str | None) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
-def _sign_in(request, now) -> SignIn:
-    return sign_in_context(request, now=now, consume=False)
+def _next(request) -> str | None:
+    return safe_next(request, request.POST.get("next") or request.GET.get("next"))
 
 
-def _json_login_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"ok": False, "error": "Sign in first."}, status=401)
-        return view(request, *args, **kwargs)
+def step_up_first(view=None, *, come_back_to: str | None = None):
+    """Pages that add or remove an MFA device: without an open step-up window (for a user who has
+    a device), send the person to verify first, then back to this page (or ``come_back_to``, a URL
+    name, for a POST-only action)."""
 
-    return wrapper
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not step_up_window.allows_changes(request):
+                messages.info(request, MESSAGES["step_up_required"])
+                back = reverse(come_back_to) if come_back_to else _with_next(request.path, _next(request))
+                return redirect(_with_next(reverse("enrollment:step_up"), back))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
 
 
-def _json_body(request) -> dict | None:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+def _finish(next_url: str | None) -> str:
+    return next_url or reverse("enrollment:devices")
+
+
+def _offered(request, kind: str, next_url: str | None):
+    """``None`` when ``kind`` is offered to the user, else the redirect back to the choice."""
+    if kind in selectors.offered_kinds(request.user):
         return None
-    return data if isinstance(data, dict) else None
-
-
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": message}, status=status)
-
-
-def _step_up_redirect(request, next_url: str):
-    messages.info(request, MESSAGES["step_up_required"])
-    return redirect(_with_next(reverse("enrollment:step_up"), next_url))
+    messages.error(request, MESSAGES["kind_not_offered"])
+    return redirect(_with_next(reverse("enrollment:add"), next_url))
 
 
 # ----------------------------------------------------------------------------------- launcher
@@ -84,7 +88,7 @@ def _step_up_redirect(request, next_url: str):
 @require_GET
 def launcher(request):
     now = clock.now()
-    apps = selectors.launcher_apps(request.user, sign_in=_sign_in(request, now), now=now)
+    apps = selectors.launcher_apps(request.user, sign_in=sign_in_context(request, now=now, consume=False), now=now)
     return render(request, "enrollment/launcher.html", {
         "apps": apps,
         "devices": selectors.devices_for(request.user),
@@ -104,10 +108,9 @@ def devices(request):
 
 @login_required
 @require_GET
+@step_up_first
 def add(request):
-    next_url = safe_next(request, request.GET.get("next"))
-    if not step_up_window.allows_changes(request):
-        return _step_up_redirect(request, _with_next(reverse("enrollment:add"), next_url))
+    next_url = _next(request)
     offered = selectors.offered_kinds(request.user)
     has_totp = any(d.kind == c.TOTP for d in selectors.devices_for(request.user))
     options = []
@@ -124,20 +127,15 @@ def add(request):
     })
 
 
-def _finish(request, next_url: str | None) -> str:
-    return next_url or reverse("enrollment:devices")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
+@step_up_first
 def add_totp(request):
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    if not step_up_window.allows_changes(request):
-        return _step_up_redirect(request, _with_next(reverse("enrollment:add_totp"), next_url))
-    if c.TOTP not in selectors.offered_kinds(request.user):
-        messages.error(request, MESSAGES["kind_not_offered"])
-        return redirect(_with_next(reverse("enrollment:add"), next_url))
-    exists = selectors.devices_for(request.user) and any(d.kind == c.TOTP for d in selectors.devices_for(request.user))
+    next_url = _next(request)
+    refused = _offered(request, c.TOTP, next_url)
+    if refused:
+        return refused
+    exists = any(d.kind == c.TOTP for d in selectors.devices_for(request.user))
     key_hex = request.session.get(PENDING_TOTP_KEY)
     if not key_hex or not totp.is_valid_secret(key_hex):
         key_hex = totp.new_secret()
@@ -152,44 +150,47 @@ def add_totp(request):
             form.add_error(field, exc.message)
         else:
             request.session.pop(PENDING_TOTP_KEY, None)
-            messages.success(request, "Authenticator application added.")
-            return redirect(_finish(request, next_url))
+            messages.success(request, MESSAGES["totp_added"])
+            return redirect(_finish(next_url))
     uri = totp.provisioning_uri(key_hex=key_hex, account=request.user.email)
     return render(request, "enrollment/add_totp.html", {
         "form": form, "qr_svg": totp.qr_svg(uri), "setup_key": totp.setup_key_groups(key_hex),
         "next": next_url, "exists": exists, "totp_exists": MESSAGES["totp_exists"],
-    }, status=200)
+    })
 
 
 @login_required
 @require_GET
 def add_webauthn(request, kind: str):
-    next_url = safe_next(request, request.GET.get("next"))
+    next_url = _next(request)
     if kind not in KIND_SLUGS:
         return redirect(_with_next(reverse("enrollment:add"), next_url))
-    if not step_up_window.allows_changes(request):
-        return _step_up_redirect(request, _with_next(reverse("enrollment:add_webauthn", args=[kind]), next_url))
-    kind = KIND_SLUGS[kind]
-    if kind not in selectors.offered_kinds(request.user):
-        messages.error(request, MESSAGES["kind_not_offered"])
-        return redirect(_with_next(reverse("enrollment:add"), next_url))
+    return _add_webauthn(request, kind=KIND_SLUGS[kind], next_url=next_url)
+
+
+@step_up_first
+def _add_webauthn(request, *, kind: str, next_url: str | None):
+    refused = _offered(request, kind, next_url)
+    if refused:
+        return refused
     return render(request, "enrollment/add_webauthn.html", {
         "kind": kind, "label": c.AUTHENTICATOR_LABELS[kind], "next": next_url,
         "restricted": bool(selectors.required_aaguid_lists(request.user)),
+        "browser_messages": browser_messages(),
     })
 
 
-@_json_login_required
+@assertion.json_login_required
 @require_POST
 def register_options(request):
-    data = _json_body(request)
+    data = assertion.json_body(request)
     if data is None or data.get("kind") not in WEBAUTHN_KINDS:
-        return _error("Choose Security key or Biometrics.")
+        return assertion.json_error(MESSAGES["choose_webauthn_kind"])
     if not step_up_window.allows_changes(request):
-        return _error(MESSAGES["step_up_required"], status=403)
+        return assertion.json_error(MESSAGES["step_up_required"], status=403)
     kind = data["kind"]
     if kind not in selectors.offered_kinds(request.user):
-        return _error(MESSAGES["kind_not_offered"], status=403)
+        return assertion.json_error(MESSAGES["kind_not_offered"], status=403)
     exclude = [(d.credential_id, d.transports) for d in selectors.devices_for(request.user) if d.is_webauthn]
     options = wa.registration_options(
         request=request, user=request.user, kind=kind, exclude=exclude,
@@ -198,39 +199,37 @@ def register_options(request):
     return JsonResponse({"ok": True, "options": options})
 
 
-@_json_login_required
+@assertion.json_login_required
 @require_POST
 def register_verify(request):
-    data = _json_body(request)
+    data = assertion.json_body(request)
     if data is None:
         wa.discard_challenge(request, "register")
-        return _error(MESSAGES["webauthn_malformed"])
-    if not step_up_window.allows_changes(request):
-        wa.discard_challenge(request, "register")
-        return _error(MESSAGES["step_up_required"], status=403)
+        return assertion.json_error(MESSAGES["webauthn_malformed"])
     name = data.get("name") if isinstance(data.get("name"), str) else ""
     try:
         authenticator = flows.webauthn_add(
             request=request, acting_user=request.user, credential=data.get("credential"), name=name
         )
     except (EnrollmentError, wa.WebAuthnError) as exc:
-        return _error(exc.message)
-    messages.success(request, f"{c.AUTHENTICATOR_LABELS[authenticator.kind]} “{authenticator.name}” added.")
-    next_url = safe_next(request, data.get("next"))
-    return JsonResponse({"ok": True, "redirect": _finish(request, next_url)})
+        wa.discard_challenge(request, "register")
+        status = 403 if getattr(exc, "code", "") == "step_up_required" else 400
+        return assertion.json_error(exc.message, status=status)
+    messages.success(request, message("webauthn_added", label=c.AUTHENTICATOR_LABELS[authenticator.kind],
+                                      name=authenticator.name))
+    return JsonResponse({"ok": True, "redirect": _finish(safe_next(request, data.get("next")))})
 
 
 # ------------------------------------------------------------------------------------ step-up
 @login_required
 @require_http_methods(["GET", "POST"])
 def step_up(request):
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    next_url = _next(request)
     user_devices = selectors.devices_for(request.user)
     if not user_devices:
         return redirect(next_url or reverse("enrollment:add"))
     has_totp = any(d.kind == c.TOTP for d in user_devices)
-    has_webauthn = any(d.is_webauthn for d in user_devices)
-    form = StepUpTotpForm(request.POST or None)
+    form = CodeForm(request.POST or None)
     if request.method == "POST" and has_totp and form.is_valid():
         try:
             totp_verify(request=request, user=request.user, code=form.cleaned_data["code"])
@@ -238,37 +237,28 @@ def step_up(request):
             form.add_error("code", exc.message)
         else:
             step_up_window.open_window(request)
-            return redirect(next_url or reverse("enrollment:devices"))
+            return redirect(_finish(next_url))
     return render(request, "enrollment/step_up.html", {
-        "form": form, "has_totp": has_totp, "has_webauthn": has_webauthn, "next": next_url,
+        "form": form, "has_totp": has_totp, "has_webauthn": any(d.is_webauthn for d in user_devices),
+        "next": next_url, "browser_messages": browser_messages(),
     })
 
 
-@_json_login_required
+@assertion.json_login_required
 @require_POST
 def step_up_options(request):
-    try:
-        options = webauthn_assertion_options(request=request, user=request.user, kinds=WEBAUTHN_KINDS, purpose="step_up")
-    except VerificationError as exc:
-        return _error(exc.message)
-    return JsonResponse({"ok": True, "options": options})
+    return assertion.options_response(request, kinds=WEBAUTHN_KINDS, purpose=STEP_UP_PURPOSE)
 
 
-@_json_login_required
+@assertion.json_login_required
 @require_POST
 def step_up_verify(request):
-    data = _json_body(request)
-    if data is None:
-        wa.discard_challenge(request, "step_up")
-        return _error(MESSAGES["webauthn_malformed"])
-    try:
-        webauthn_assertion_verify(request=request, user=request.user, kinds=WEBAUTHN_KINDS, purpose="step_up",
-                                  credential=data.get("credential"))
-    except VerificationError as exc:
-        return _error(exc.message)
+    verified = assertion.verify(request, kinds=WEBAUTHN_KINDS, purpose=STEP_UP_PURPOSE)
+    if isinstance(verified, JsonResponse):
+        return verified
+    _, data = verified
     step_up_window.open_window(request)
-    next_url = safe_next(request, data.get("next"))
-    return JsonResponse({"ok": True, "redirect": next_url or reverse("enrollment:devices")})
+    return JsonResponse({"ok": True, "redirect": _finish(safe_next(request, data.get("next")))})
 
 
 # ------------------------------------------------------------------------------------- remove
@@ -276,8 +266,11 @@ def step_up_verify(request):
 def remove(request, authenticator_id):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    if not step_up_window.is_open(request):
-        return _step_up_redirect(request, reverse("enrollment:devices"))
-    flows.authenticator_remove(request=request, acting_user=request.user, authenticator_id=authenticator_id)
-    messages.success(request, "MFA device removed.")
+    return _remove(request, authenticator_id=authenticator_id)
+
+
+@step_up_first(come_back_to="enrollment:devices")
+def _remove(request, *, authenticator_id):
+    removed = flows.authenticator_remove(request=request, acting_user=request.user, authenticator_id=authenticator_id)
+    messages.success(request, message("device_removed", name=removed["name"]))
     return redirect("enrollment:devices")

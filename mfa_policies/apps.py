@@ -7,4 +7,6 @@ class MfaPoliciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        # The composition root: the system checks, and the runtime's receivers.
+        from . import checks  # noqa: F401
+        from .access import receivers  # noqa: F401

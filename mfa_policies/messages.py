@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .constants import AUTHENTICATOR_LABELS, AUTHENTICATOR_KINDS
-
 MESSAGES = {
     "enroll_first": "“{app}” requires multi-factor authentication with {kinds}. Add one to continue.",
     "no_challenge": "There is nothing to verify right now. Open the application again.",
@@ -15,13 +13,6 @@ MESSAGES = {
                    "identity provider) may also change the decision.",
     "config_error": "“{app}” is misconfigured: an administrator must fix it before anyone can open it.",
 }
-
-
-def kinds_text(kinds) -> str:
-    names = [AUTHENTICATOR_LABELS[k].lower() for k in AUTHENTICATOR_KINDS if k in kinds]
-    if not names:
-        return "no method"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def message(key: str, **params) -> str:

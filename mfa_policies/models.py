@@ -3,7 +3,8 @@ policies and AAGUID lists.
 
 Models hold data and call :mod:`mfa_policies.validation` from ``clean()``; every rule about
 what a valid configuration is lives there, so forms, the admin and the API give the same
-messages. Writes that must be audited go through :mod:`mfa_policies.services`.
+messages. ``clean()`` reads what a rule needs to know about the rest of the configuration and
+hands it to the (pure) rule. Writes that must be audited go through :mod:`mfa_policies.services`.
 """
 
 from __future__ import annotations
@@ -71,8 +72,17 @@ class Role(models.Model):
         return self.name or self.key
 
 
+class ConnectionQuerySet(models.QuerySet):
+    def enterprise(self):
+        """Enterprise (OIDC and SAML) connections: the only ones that can be exempt or carry a
+        provider id (seed 000) — a password can never skip MFA."""
+        return self.filter(kind__in=c.ENTERPRISE_CONNECTION_KINDS)
+
+
 class Connection(models.Model):
     """A way to sign in. OIDC and SAML connections are *enterprise* connections."""
+
+    objects = ConnectionQuerySet.as_manager()
 
     key = models.SlugField(max_length=64, unique=True, help_text="Recorded on every sign-in, e.g. password, okta.")
     name = models.CharField(max_length=150)
@@ -93,7 +103,9 @@ class Connection(models.Model):
         return self.name or self.key
 
     def clean(self):
-        validation.raise_if_errors(validation.connection_errors(self))
+        taken = (Connection.objects.filter(provider_id=self.provider_id).exclude(pk=self.pk)
+                 .values_list("key", flat=True).first() if self.provider_id else None)
+        validation.raise_if_errors(validation.connection_errors(self, provider_id_taken_by=taken))
 
     @property
     def is_enterprise(self) -> bool:
@@ -196,7 +208,28 @@ class Organization(models.Model):
         return bool(self.allowed_authenticators)
 
     def clean(self):
-        validation.raise_if_errors(validation.organization_errors(self))
+        validation.raise_if_errors(validation.organization_errors(self, **self._validation_facts()))
+
+    def _validation_facts(self) -> dict:
+        if not self.pk:
+            return {}
+        customs = []
+        if not self.allowed_authenticators:
+            customs = [f"application “{name}”" for name in Application.objects.filter(
+                organization=self, mfa_mode=c.MODE_CUSTOM).order_by("name").values_list("name", flat=True)]
+            customs += [f"policy “{name}”" for name in Policy.objects.filter(
+                organization=self, mfa_mode=c.MODE_CUSTOM).order_by("name").values_list("name", flat=True)]
+        was_enforced = bool(Organization.objects.filter(pk=self.pk).values_list(
+            "mfa_required_for_all_apps", flat=True).first())
+        return {
+            "custom_mfa_owners": customs,
+            "was_enforced": was_enforced,
+            "environment_requires_mfa": (was_enforced and not self.mfa_required_for_all_apps
+                                         and Environment.load().mfa_requirement == c.ENV_YES),
+            "aaguid_list_organization_id": (AaguidList.objects.filter(pk=self.required_aaguids_id)
+                                            .values_list("organization_id", flat=True).first()
+                                            if self.required_aaguids_id else None),
+        }
 
 
 class Membership(models.Model):
@@ -264,8 +297,20 @@ class Application(MfaConfigFields):
 
     def clean(self):
         errors = self.mfa_config_errors()
-        errors.update(validation.application_errors(self))
+        errors.update(validation.application_errors(self, prefix_owners=self._prefix_owners()))
         validation.raise_if_errors(errors)
+
+    def _prefix_owners(self) -> dict[str, str]:
+        """Path prefix → name, for the prefixes this application claims that another one covers."""
+        wanted = set(p for p in self.path_prefixes if isinstance(p, str)) if isinstance(self.path_prefixes, list) else set()
+        if not wanted:
+            return {}
+        owners = {}
+        for other in Application.objects.exclude(pk=self.pk).only("name", "path_prefixes"):
+            for prefix in other.path_prefixes or []:
+                if prefix in wanted:
+                    owners[prefix] = other.name
+        return owners
 
 
 class Policy(MfaConfigFields):
@@ -292,8 +337,14 @@ class Policy(MfaConfigFields):
 
     def clean(self):
         errors = self.mfa_config_errors()
-        errors.update(validation.policy_errors(self))
+        errors.update(validation.policy_errors(self, role_keys=self._existing_keys(Role, c.SELECTOR_ROLE),
+                                               connection_keys=self._existing_keys(Connection, c.SELECTOR_CONNECTION)))
         validation.raise_if_errors(errors)
+
+    def _existing_keys(self, model, selector: str) -> set[str]:
+        """Which of the keys this policy's rules name for ``selector`` exist (no query when none)."""
+        named = set().union(*(validation.rule_values(getattr(self, f), selector) for f in ("include", "require", "exclude")))
+        return set(model.objects.filter(key__in=named).values_list("key", flat=True)) if named else set()
 
 
 class AppPolicy(models.Model):

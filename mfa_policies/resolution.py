@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from . import constants as c
+from .durations import format_duration
 
 # Levels named in the trail.
 ENVIRONMENT = "environment"
@@ -188,23 +189,32 @@ class Decision:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _kinds(kinds) -> tuple[str, ...]:
+def ordered_kinds(kinds) -> tuple[str, ...]:
+    """``kinds`` in the canonical order (authenticator application, security key, biometrics),
+    unknown values dropped: the one order every list of methods uses."""
     return tuple(k for k in c.AUTHENTICATOR_KINDS if k in kinds)
 
 
-def _labels(kinds) -> str:
-    names = [c.AUTHENTICATOR_LABELS[k] for k in _kinds(kinds)]
-    if not names:
-        return "no method"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+def kinds_text(kinds, *, capitalize: bool = False) -> str:
+    """The methods as a person reads them, in canonical order: “authenticator application, security
+    key or biometrics” — the one wording of the trail, the pages and the messages."""
+    names = [c.AUTHENTICATOR_LABELS[k].lower() for k in ordered_kinds(kinds)]
+    text = "no method" if not names else names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return text[:1].upper() + text[1:] if capitalize else text
+
+
+def effective_methods(environment: EnvironmentSettings, organization_methods: frozenset[str]) -> tuple[frozenset[str], bool]:
+    """The methods an organization's inherited MFA allows: its own ``allowed_authenticators`` or,
+    when it chose none while the environment requires MFA, the environment's default methods.
+    Returns ``(methods, whether they are the environment's)``."""
+    if not organization_methods and environment.mfa_requirement == c.ENV_YES:
+        return frozenset(environment.allowed_authenticators), True
+    return frozenset(organization_methods), False
 
 
 def _fmt(duration: dt.timedelta | None) -> str:
-    if duration is None:
-        return "-"
-    minutes = int(duration.total_seconds()) // 60
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m" if hours and minutes else f"{hours}h" if hours else f"{minutes}m"
+    """A duration in the trail, in the seeds' spelling (whole minutes, rounded down)."""
+    return "-" if duration is None else format_duration(duration - duration % dt.timedelta(minutes=1))
 
 
 def _rule_text(rule: Rule) -> str:
@@ -305,7 +315,7 @@ def resolve(request: AccessRequest) -> Decision:
 
     def allow(satisfied_by: str, **extra) -> Decision:
         return Decision(
-            outcome=c.ALLOW, mfa_required=req.required, allowed_authenticators=_kinds(req.kinds),
+            outcome=c.ALLOW, mfa_required=req.required, allowed_authenticators=ordered_kinds(req.kinds),
             session_duration=req.duration, satisfied_by=satisfied_by, decided_by=req.decided_by,
             policy=matched.name, policy_id=matched.id, app_session_duration=app.session_duration,
             trail=tuple(trail), **extra,
@@ -322,18 +332,18 @@ def resolve(request: AccessRequest) -> Decision:
     kinds, duration = req.kinds, req.duration
     amr_kinds = _amr_match(request, kinds, trail)
     if amr_kinds:
-        return allow(BY_AMR, satisfied_kind=_kinds(amr_kinds)[0],
+        return allow(BY_AMR, satisfied_kind=ordered_kinds(amr_kinds)[0],
                      amr_matched=tuple(v for v in sign_in.amr if c.AMR_TO_KIND.get(v) in kinds))
 
     session = _live_mfa_session(request, kinds, duration, trail)
     if session is not None:
         return allow(BY_MFA_SESSION, satisfied_kind=session.kind)
 
-    enrolled = _kinds(user.enrolled_kinds & kinds)
+    enrolled = ordered_kinds(user.enrolled_kinds & kinds)
     if enrolled:
-        trail.append(Step(SESSION, f"prompt for {_labels(enrolled)} (enrolled and allowed)"))
+        trail.append(Step(SESSION, f"prompt for {kinds_text(enrolled)} (enrolled and allowed)"))
         return allow(PROMPT, prompt_kinds=enrolled)
-    trail.append(Step(SESSION, f"nothing enrolled of the allowed kinds ({_labels(kinds)}): enroll one first"))
+    trail.append(Step(SESSION, f"nothing enrolled of the allowed kinds ({kinds_text(kinds)}): enroll one first"))
     return allow(ENROLL)
 
 
@@ -345,24 +355,20 @@ def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Ste
         trail.append(Step(POLICY, f"policy “{policy.name}” disables MFA"))
         return _Requirement(False, frozenset(), None, POLICY)
     if policy.mfa.mode == c.MODE_CUSTOM:
-        trail.append(Step(POLICY, f"policy “{policy.name}” requires MFA with {_labels(policy.mfa.allowed_authenticators)}, "
+        trail.append(Step(POLICY, f"policy “{policy.name}” requires MFA with {kinds_text(policy.mfa.allowed_authenticators)}, "
                                   f"valid for {_fmt(policy.mfa.session_duration)}"))
         return _Requirement(True, policy.mfa.allowed_authenticators, policy.mfa.session_duration, POLICY)
     if app.mfa.mode == c.MODE_DISABLED:
         trail.append(Step(APPLICATION, f"application “{app.name}” disables MFA"))
         return _Requirement(False, frozenset(), None, APPLICATION)
     if app.mfa.mode == c.MODE_CUSTOM:
-        trail.append(Step(APPLICATION, f"application “{app.name}” requires MFA with {_labels(app.mfa.allowed_authenticators)}, "
+        trail.append(Step(APPLICATION, f"application “{app.name}” requires MFA with {kinds_text(app.mfa.allowed_authenticators)}, "
                                        f"valid for {_fmt(app.mfa.session_duration)}"))
         return _Requirement(True, app.mfa.allowed_authenticators, app.mfa.session_duration, APPLICATION)
 
     trail.append(Step(APPLICATION, f"policy and application “{app.name}” respect the global enforcement setting"))
-    kinds = org.allowed_authenticators
-    if not kinds and env.mfa_requirement == c.ENV_YES:
-        kinds = env.allowed_authenticators
-        methods_from = "the environment's default methods"
-    else:
-        methods_from = f"organization “{org.name}”'s methods"
+    kinds, from_environment = effective_methods(env, org.allowed_authenticators)
+    methods_from = "the environment's default methods" if from_environment else f"organization “{org.name}”'s methods"
 
     if env.mfa_requirement == c.ENV_YES:
         level = ENVIRONMENT
@@ -374,7 +380,7 @@ def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Ste
     elif env.mfa_requirement == c.ENV_OPTIONAL and user.enrolled_kinds & kinds:
         level = ORGANIZATION
         trail.append(Step(ENVIRONMENT, f"the environment makes MFA optional and {user.email} opted in by enrolling "
-                                       f"{_labels(user.enrolled_kinds & kinds)}"))
+                                       f"{kinds_text(user.enrolled_kinds & kinds)}"))
     else:
         level = ORGANIZATION if env.mfa_requirement == c.ENV_NO else ENVIRONMENT
         why = ("the environment makes MFA optional and nothing allowed is enrolled"
@@ -393,7 +399,7 @@ def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Ste
     if user.roles & org.exempt_roles:
         trail.append(Step(EXEMPTION, f"roles {', '.join(sorted(user.roles & org.exempt_roles))} are exempt but "
                                      f"{', '.join(sorted(user.roles - org.exempt_roles))} are not: MFA applies"))
-    trail.append(Step(level, f"MFA with {methods_from}: {_labels(kinds)}, valid for {_fmt(org.session_duration)}"))
+    trail.append(Step(level, f"MFA with {methods_from}: {kinds_text(kinds)}, valid for {_fmt(org.session_duration)}"))
     return _Requirement(True, kinds, org.session_duration, level)
 
 
@@ -409,7 +415,7 @@ def _amr_match(request: AccessRequest, kinds: frozenset[str], trail: list[Step])
         return frozenset()
     matched = frozenset(c.AMR_TO_KIND[v] for v in sign_in.amr if v in c.AMR_TO_KIND) & kinds
     if not matched:
-        trail.append(Step(AMR, f"amr [{', '.join(sign_in.amr)}] maps to no allowed kind ({_labels(kinds)})"))
+        trail.append(Step(AMR, f"amr [{', '.join(sign_in.amr)}] maps to no allowed kind ({kinds_text(kinds)})"))
         return frozenset()
     at = sign_in.authenticated_at
     if org.amr_session_duration == dt.timedelta(0):
@@ -420,7 +426,7 @@ def _amr_match(request: AccessRequest, kinds: frozenset[str], trail: list[Step])
         trail.append(Step(AMR, f"the identity provider's MFA is older than the AMR matching duration "
                                f"({_fmt(org.amr_session_duration)}) or has no usable time"))
         return frozenset()
-    trail.append(Step(AMR, f"identity provider MFA [{', '.join(sign_in.amr)}] satisfies {_labels(matched)}"))
+    trail.append(Step(AMR, f"identity provider MFA [{', '.join(sign_in.amr)}] satisfies {kinds_text(matched)}"))
     return matched
 
 
@@ -435,12 +441,12 @@ def _live_mfa_session(request: AccessRequest, kinds: frozenset[str], duration: d
             if s.kind in kinds and s.verified_at <= now and now - s.verified_at < duration]
     if live:
         best = max(live, key=lambda s: s.verified_at)
-        trail.append(Step(SESSION, f"MFA with {_labels({best.kind})} {_fmt(now - best.verified_at)} ago is within "
+        trail.append(Step(SESSION, f"MFA with {kinds_text({best.kind})} {_fmt(now - best.verified_at)} ago is within "
                                    f"{_fmt(duration)}"))
         return best
     if any(s.kind in kinds for s in request.mfa_sessions):
         trail.append(Step(SESSION, f"the last MFA with an allowed kind is older than {_fmt(duration)}"))
     elif request.mfa_sessions:
-        used = _labels({s.kind for s in request.mfa_sessions})
-        trail.append(Step(SESSION, f"this session's MFA with {used} does not count here (allowed: {_labels(kinds)})"))
+        used = kinds_text({s.kind for s in request.mfa_sessions})
+        trail.append(Step(SESSION, f"this session's MFA with {used} does not count here (allowed: {kinds_text(kinds)})"))
     return None

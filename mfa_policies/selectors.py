@@ -1,18 +1,20 @@
 """Reads: the database turned into the resolver's input.
 
 :func:`access_request_for` builds an :class:`~mfa_policies.resolution.AccessRequest` in a fixed
-number of queries (seven), however many policies, roles, memberships or organizations exist.
+number of queries (six), however many policies, roles, memberships or organizations exist. What
+the user has enrolled is not configuration: the caller (the runtime, the launcher) passes the
+user's ``enrolled_kinds``, read by :func:`enrollment.selectors.enrolled_kinds` (one query).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Iterable
 
-from . import constants as c
 from . import resolution as r
 from .durations import parse_duration
-from .models import AppPolicy, Application, Environment, Membership, Organization
+from .models import AppPolicy, Application, Connection, Environment, Membership, Organization
 
 
 def _kinds(value) -> frozenset[str]:
@@ -44,8 +46,7 @@ def organization_settings(org: Organization, *, exempt_roles: frozenset[str] | N
     if exempt_roles is None:
         exempt_roles = frozenset(org.exempt_roles.values_list("key", flat=True))
     if exempt_connections is None:
-        exempt_connections = frozenset(org.exempt_connections.filter(kind__in=c.ENTERPRISE_CONNECTION_KINDS)
-                                       .values_list("key", flat=True))
+        exempt_connections = frozenset(org.exempt_connections.enterprise().values_list("key", flat=True))
     return r.OrganizationSettings(
         id=org.pk,
         name=org.name,
@@ -88,14 +89,8 @@ def policies_for(app: Application) -> tuple[r.PolicySettings, ...]:
     return tuple(_policy_settings(row.policy) for row in rows)
 
 
-def enrolled_kinds(user) -> frozenset[str]:
-    from enrollment.models import Authenticator
-
-    return frozenset(Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct())
-
-
-def user_facts(user, org: Organization) -> r.UserFacts:
-    """Membership, roles in ``org`` and enrolled kinds: two queries."""
+def user_facts(user, org: Organization, *, enrolled_kinds: frozenset[str]) -> r.UserFacts:
+    """Membership and roles in ``org``: one query."""
     role_rows = list(
         Membership.objects.filter(user=user, organization=org).values_list("roles__key", flat=True)
     )
@@ -103,7 +98,7 @@ def user_facts(user, org: Organization) -> r.UserFacts:
         email=user.email,
         is_member=bool(role_rows),
         roles=frozenset(key for key in role_rows if key),
-        enrolled_kinds=enrolled_kinds(user),
+        enrolled_kinds=frozenset(enrolled_kinds),
     )
 
 
@@ -112,10 +107,11 @@ def access_request_for(
     user,
     application: Application | int,
     sign_in: r.SignIn,
+    enrolled_kinds: frozenset[str],
     mfa_sessions: Iterable[r.MfaSession] = (),
     now: dt.datetime,
 ) -> r.AccessRequest:
-    """The resolver's input for ``user`` opening ``application``: seven queries at most."""
+    """The resolver's input for ``user`` opening ``application``: six queries at most."""
     if not isinstance(application, Application):
         application = Application.objects.select_related("organization").get(pk=application)
     org = application.organization
@@ -124,7 +120,7 @@ def access_request_for(
         organization=organization_settings(org),
         application=application_settings(application),
         policies=policies_for(application),
-        user=user_facts(user, org),
+        user=user_facts(user, org, enrolled_kinds=enrolled_kinds),
         sign_in=sign_in,
         mfa_sessions=tuple(mfa_sessions),
         now=now,
@@ -132,12 +128,11 @@ def access_request_for(
 
 
 def access_requests_for_user(
-    *, user, sign_in: r.SignIn, mfa_sessions: Iterable[r.MfaSession] = (), now: dt.datetime,
+    *, user, sign_in: r.SignIn, enrolled_kinds: frozenset[str], mfa_sessions: Iterable[r.MfaSession] = (),
+    now: dt.datetime,
 ) -> list[tuple[Application, r.AccessRequest]]:
     """The resolver's input for ``user`` opening each application of each organization they are a
-    member of (the App Launcher's question), in seven queries however many there are."""
-    from collections import defaultdict
-
+    member of (the App Launcher's question), in six queries however many there are."""
     roles_by_org: dict[int, set[str]] = defaultdict(set)
     for org_id, key in Membership.objects.filter(user=user).values_list("organization_id", "roles__key"):
         roles_by_org[org_id].update([key] if key else [])
@@ -152,7 +147,7 @@ def access_requests_for_user(
         exempt_roles[org_id].add(key)
     exempt_connections: dict[int, set[str]] = defaultdict(set)
     for org_id, key in Organization.exempt_connections.through.objects.filter(
-            organization_id__in=org_ids, connection__kind__in=c.ENTERPRISE_CONNECTION_KINDS,
+            organization_id__in=org_ids, connection__in=Connection.objects.enterprise(),
     ).values_list("organization_id", "connection__key"):
         exempt_connections[org_id].add(key)
     policies: dict[int, list[r.PolicySettings]] = defaultdict(list)
@@ -160,7 +155,7 @@ def access_requests_for_user(
             "application_id", "precedence"):
         policies[row.application_id].append(_policy_settings(row.policy))
     environment = environment_settings()
-    kinds = enrolled_kinds(user)
+    kinds = frozenset(enrolled_kinds)
     sessions = tuple(mfa_sessions)
     return [
         (app, r.AccessRequest(

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
 
 from accounts.audit import audit_record
 
-from . import validation
+from . import generation, validation
 from .models import AaguidItem, AaguidList, AppPolicy, Application, Environment, Organization, Policy
 
-CONFIG_GENERATION_KEY = "mfagate:config-generation"
 log = logging.getLogger("mfagate.services")
 
 
@@ -49,19 +46,7 @@ def configuration_changed(*, application_ids=None, organization_id=None, everyth
             return
     apps.update(config_version=F("config_version") + 1)
 
-    def bump_generation():
-        # A fresh random generation, never a counter: after an eviction an incremented counter
-        # could land on a value some process already loaded its table under, and stay stale.
-        try:
-            cache.set(CONFIG_GENERATION_KEY, (1 << 32) + secrets.randbits(62), timeout=None)
-        except Exception:
-            log.exception("could not publish the configuration generation; deleting it")
-            try:
-                cache.delete(CONFIG_GENERATION_KEY)  # a miss makes every process reload
-            except Exception:
-                log.exception("could not delete the configuration generation either")
-
-    transaction.on_commit(bump_generation)
+    transaction.on_commit(generation.publish_config_generation)
 
 
 @transaction.atomic

@@ -3,18 +3,23 @@
 Each ``*_errors`` function returns ``{field: [message, ...]}`` (empty when valid), with messages
 that name the field and say what to do. Models call these from ``clean()``; admin forms and the
 API reuse them, so a rule is written once and worded once.
+
+Pure: no ORM. What a rule needs to know about the rest of the configuration (which names already
+use a path prefix, whether enforcement was on before, …) is handed in as plain values by the
+model's ``clean()``, which reads it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Collection, Iterable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from . import constants as c
 from .durations import DurationError, parse_duration
+from .resolution import ordered_kinds
 
 _AAGUID = re.compile(r"^[0-9a-f]{32}$")
 _AMR_VALUE = re.compile(r"^[a-z0-9_.-]{1,64}$")
@@ -60,8 +65,7 @@ def authenticators_errors(field: str, value) -> list[str]:
 
 
 def canonical_kinds(value: Iterable[str]) -> list[str]:
-    chosen = set(value)
-    return [k for k in c.AUTHENTICATOR_KINDS if k in chosen]
+    return list(ordered_kinds(set(value)))
 
 
 def duration_errors(field: str, value) -> list[str]:
@@ -88,9 +92,12 @@ def environment_errors(env) -> Errors:
     return errors
 
 
-def organization_errors(org) -> Errors:
-    from .models import Application, Environment, Organization, Policy
-
+def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enforced: bool = False,
+                        environment_requires_mfa: bool = False, aaguid_list_organization_id=None) -> Errors:
+    """``custom_mfa_owners``: “application “A”” / “policy “P”” with custom MFA settings in ``org``
+    (asked only when ``org`` turns independent MFA off); ``was_enforced``: the stored value of
+    ``mfa_required_for_all_apps``; ``environment_requires_mfa``: the environment says Yes;
+    ``aaguid_list_organization_id``: the organization the chosen AAGUID list belongs to."""
     errors: Errors = {}
     if not (org.name or "").strip():
         _add(errors, "name", "name: an organization needs a name.")
@@ -114,56 +121,40 @@ def organization_errors(org) -> Errors:
             "amr_matching_enabled: identity provider MFA and an AAGUID list cannot both be on — the IdP's "
             "amr claim carries no AAGUID, so it cannot prove an approved authenticator was used.",
         )
-    if org.required_aaguids_id and org.pk and org.required_aaguids.organization_id != org.pk:
+    if org.required_aaguids_id and org.pk and aaguid_list_organization_id != org.pk:
         _add(errors, "required_aaguids", "required_aaguids: the AAGUID list belongs to another organization.")
 
-    if org.pk:
-        if not org.allowed_authenticators:
-            customs = [
-                f"application “{name}”"
-                for name in Application.objects.filter(organization=org, mfa_mode=c.MODE_CUSTOM)
-                .order_by("name").values_list("name", flat=True)
-            ] + [
-                f"policy “{name}”"
-                for name in Policy.objects.filter(organization=org, mfa_mode=c.MODE_CUSTOM)
-                .order_by("name").values_list("name", flat=True)
-            ]
-            if customs:
-                _add(
-                    errors, "allowed_authenticators",
-                    "allowed_authenticators: independent MFA cannot be turned off while custom MFA settings "
-                    f"exist on {', '.join(customs)}. Remove those custom settings first.",
-                )
-        previous = Organization.objects.filter(pk=org.pk).values_list("mfa_required_for_all_apps", flat=True).first()
-        if previous and not org.mfa_required_for_all_apps:
-            if Environment.load().mfa_requirement == c.ENV_YES:
-                _add(
-                    errors, "mfa_required_for_all_apps",
-                    "mfa_required_for_all_apps: enforcement cannot be switched off while the environment "
-                    "requires MFA (Environment → Multi-factor auth is “Yes”). Switch the environment to "
-                    "“No” or “Optional” first.",
-                )
+    customs = list(custom_mfa_owners)
+    if not org.allowed_authenticators and customs:
+        _add(
+            errors, "allowed_authenticators",
+            "allowed_authenticators: independent MFA cannot be turned off while custom MFA settings "
+            f"exist on {', '.join(customs)}. Remove those custom settings first.",
+        )
+    if was_enforced and not org.mfa_required_for_all_apps and environment_requires_mfa:
+        _add(
+            errors, "mfa_required_for_all_apps",
+            "mfa_required_for_all_apps: enforcement cannot be switched off while the environment "
+            "requires MFA (Environment → Multi-factor auth is “Yes”). Switch the environment to "
+            "“No” or “Optional” first.",
+        )
     return errors
 
 
-def connection_errors(connection) -> Errors:
-    from .models import Connection
-
+def connection_errors(connection, *, provider_id_taken_by: str | None = None) -> Errors:
+    """``provider_id_taken_by``: the key of another connection with the same ``provider_id``."""
     errors: Errors = {}
-    enterprise = connection.kind in c.ENTERPRISE_CONNECTION_KINDS
-    if connection.provider_id and not enterprise:
+    if connection.provider_id and not connection.is_enterprise:
         _add(errors, "provider_id", "provider_id: only enterprise (OIDC or SAML) connections sign in through a provider.")
-    if connection.provider_id:
-        taken = Connection.objects.filter(provider_id=connection.provider_id).exclude(pk=connection.pk).first()
-        if taken is not None:
-            _add(errors, "provider_id",
-                 f"provider_id: connection “{taken.key}” already signs in through “{connection.provider_id}”.")
+    if connection.provider_id and provider_id_taken_by is not None:
+        _add(errors, "provider_id",
+             f"provider_id: connection “{provider_id_taken_by}” already signs in through “{connection.provider_id}”.")
     return errors
 
 
 def exempt_connections_errors(connections) -> Errors:
     """Only enterprise connections can be exempt (seed 000): a password can never skip MFA."""
-    local = sorted(conn.key for conn in connections if conn.kind not in c.ENTERPRISE_CONNECTION_KINDS)
+    local = sorted(conn.key for conn in connections if not conn.is_enterprise)
     if local:
         return {"exempt_connections": [
             f"exempt_connections: only enterprise connections can be exempt; {', '.join(local)} "
@@ -194,9 +185,8 @@ def mfa_config_errors(*, mode: str, allowed, duration: str, organization) -> Err
     return errors
 
 
-def application_errors(app) -> Errors:
-    from .models import Application
-
+def application_errors(app, *, prefix_owners: dict[str, str] | None = None) -> Errors:
+    """``prefix_owners``: path prefix → the name of the other application covering it."""
     errors: Errors = {}
     if not (app.name or "").strip():
         _add(errors, "name", "name: an application needs a name.")
@@ -212,11 +202,8 @@ def application_errors(app) -> Errors:
                  f"path_prefixes: “{prefix}” must be a path starting with / with no spaces, query or fragment.")
     if len(set(prefixes)) != len(prefixes):
         _add(errors, "path_prefixes", "path_prefixes: each prefix may be listed once.")
+    taken = prefix_owners or {}
     if prefixes:
-        taken = {}
-        for other in Application.objects.exclude(pk=app.pk).only("name", "path_prefixes"):
-            for prefix in other.path_prefixes or []:
-                taken[prefix] = other.name
         for prefix in prefixes:
             if prefix in taken:
                 _add(errors, "path_prefixes",
@@ -224,13 +211,20 @@ def application_errors(app) -> Errors:
     return errors
 
 
-def rule_errors(field: str, rules) -> list[str]:
-    from .models import Connection, Role
+def rule_values(rules, selector: str) -> set[str]:
+    """The string values ``rules`` give ``selector`` (malformed rules skipped): what a caller must
+    look up before :func:`rule_errors` can say whether they exist."""
+    if not isinstance(rules, list):
+        return set()
+    return {rule["value"] for rule in rules
+            if isinstance(rule, dict) and rule.get("selector") == selector and isinstance(rule.get("value"), str)}
 
+
+def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> list[str]:
+    """``role_keys`` / ``connection_keys``: which of the keys the rules name exist."""
     if not isinstance(rules, list):
         return [f"{field} must be a list of rules like {{\"selector\": \"email\", \"value\": \"a@b.example\"}}."]
     messages: list[str] = []
-    role_keys = connection_keys = None
     for index, rule in enumerate(rules):
         where = f"{field}[{index}]"
         if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
@@ -259,12 +253,9 @@ def rule_errors(field: str, rules) -> list[str]:
             if not _DOMAIN.match(value.lower().lstrip("@")):
                 messages.append(f"{where}: “{value}” is not an email domain such as example.com.")
         elif selector == c.SELECTOR_ROLE:
-            role_keys = role_keys if role_keys is not None else set(Role.objects.values_list("key", flat=True))
             if value not in role_keys:
                 messages.append(f"{where}: there is no role with key “{value}”.")
         elif selector == c.SELECTOR_CONNECTION:
-            if connection_keys is None:
-                connection_keys = set(Connection.objects.values_list("key", flat=True))
             if value not in connection_keys:
                 messages.append(f"{where}: there is no connection with key “{value}”.")
         elif selector == c.SELECTOR_AUTH_METHOD:
@@ -288,14 +279,15 @@ def normalize_rules(rules: list[dict]) -> list[dict]:
     return out
 
 
-def policy_errors(policy) -> Errors:
+def policy_errors(policy, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> Errors:
     errors: Errors = {}
     if not (policy.name or "").strip():
         _add(errors, "name", "name: a policy needs a name.")
     if policy.decision not in dict(c.DECISION_CHOICES):
         _add(errors, "decision", "decision must be one of allow, deny, bypass.")
     for field in ("include", "require", "exclude"):
-        for message in rule_errors(field, getattr(policy, field)):
+        for message in rule_errors(field, getattr(policy, field), role_keys=role_keys,
+                                   connection_keys=connection_keys):
             _add(errors, field, message)
     if "include" not in errors and not policy.include:
         _add(errors, "include", "include: a policy needs at least one include rule (use everyone to match all members).")

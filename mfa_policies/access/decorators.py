@@ -6,7 +6,8 @@ from functools import wraps
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mfa_policies.access.enforcement import current_table, enforce
+from . import responses
+from .enforcement import PASSED, current_table, enforce
 
 
 def mfa_protected(app: str, org: str | None = None):
@@ -20,9 +21,9 @@ def mfa_protected(app: str, org: str | None = None):
             if entry is None:
                 raise ImproperlyConfigured(f"@mfa_protected: no application named “{app}”"
                                            + (f" in organization “{org}”" if org else ""))
-            response = enforce(request, entry)
-            if response is not None:
-                return response
+            outcome = enforce(request, entry)
+            if outcome is not PASSED:
+                return responses.respond(request, outcome)
             return view(request, *args, **kwargs)
 
         return wrapped

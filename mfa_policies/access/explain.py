@@ -1,5 +1,5 @@
 """The policy tester's core: resolve a hypothetical sign-in, and show a decision as plain data
-and one sentence. Used by ``explain_access``, the admin policy tester and (later) the API."""
+and one sentence. Used by ``explain_access`` and the admin policy tester."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import datetime as dt
 
 from mfa_policies import constants as c
 from mfa_policies import resolution as r
+from enrollment.selectors import enrolled_kinds
 from mfa_policies.durations import format_duration
+from mfa_policies.selectors import access_request_for
 
 
 def explain(*, user, application, connection: str, amr: tuple[str, ...], now: dt.datetime) -> r.Decision:
     """What ``user`` would get opening ``application`` right after signing in through ``connection``
-    with the IdP reporting ``amr`` now. Runs the real selectors and resolver."""
-    from mfa_policies.selectors import access_request_for
-
+    with the IdP reporting ``amr`` now. Runs the real selectors and resolver, with what the user
+    has enrolled today."""
     sign_in = r.SignIn(connection=connection, amr=tuple(amr), authenticated_at=now if amr else None,
                        in_sign_in_flow=True)
-    return r.resolve(access_request_for(user=user, application=application, sign_in=sign_in, now=now))
+    return r.resolve(access_request_for(user=user, application=application, sign_in=sign_in,
+                                        enrolled_kinds=enrolled_kinds(user), now=now))
 
 
 def summarize(decision: r.Decision) -> str:
@@ -27,7 +29,7 @@ def summarize(decision: r.Decision) -> str:
         return "allowed (bypass: no identity or MFA checks)"
     if not decision.mfa_required:
         return "allowed without MFA"
-    kinds = " or ".join(c.AUTHENTICATOR_LABELS[k] for k in decision.allowed_authenticators)
+    kinds = r.kinds_text(decision.allowed_authenticators, capitalize=True)
     how = {
         r.BY_AMR: "satisfied by the identity provider's MFA",
         r.BY_MFA_SESSION: "satisfied by this session's earlier MFA",

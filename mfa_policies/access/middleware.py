@@ -1,16 +1,18 @@
 """The access middleware: maps a request to an Application and enforces its decision.
 
-Install after Django's ``AuthenticationMiddleware`` and allauth's ``AccountMiddleware``. Paths no
-application covers, and the never-gated paths (:data:`mfa_policies.access.app_table.NEVER_GATED_PREFIXES`),
-pass untouched with ``request.access = None``.
+Install after Django's ``AuthenticationMiddleware`` and allauth's ``AccountMiddleware`` (a system
+check refuses any other order). Paths no application covers, and the never-gated paths
+(:data:`mfa_policies.access.app_table.NEVER_GATED_PREFIXES`), pass untouched with
+``request.access = None``.
 """
 
 from __future__ import annotations
 
-from mfa_policies.access import app_table
-from mfa_policies.access import revocation
-from mfa_policies.access.app_table import never_gated
-from mfa_policies.access.enforcement import enforce
+from mfa_policies import generation
+
+from . import app_table, responses
+from .app_table import never_gated
+from .enforcement import PASSED, enforce
 
 
 class AccessMiddleware:
@@ -30,11 +32,11 @@ class AccessMiddleware:
                 user = request.user
                 if user.is_authenticated:
                     user_id = user.pk
-            generation, user_generation = revocation.generations(user_id)
-            table = app_table.table_for(generation)
+            config_generation, user_generation = generation.generations(user_id)
+            table = app_table.table_for(config_generation)
             entry = held_entry if table is held else table.match(path)
             if entry is not None:
-                response = enforce(request, entry, user_generation=user_generation)
-                if response is not None:
-                    return response
+                outcome = enforce(request, entry, user_generation=user_generation)
+                if outcome is not PASSED:
+                    return responses.respond(request, outcome)
         return self.get_response(request)

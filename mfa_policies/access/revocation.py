@@ -1,127 +1,32 @@
-"""Revocation across processes: the configuration generation and per-user MFA generations.
+"""Revocation: is an app session this browser holds still good? (spec §3.4)
 
-The database is authoritative (``Application.config_version``, ``User.mfa_generation``); the
-cache mirrors it so the hot path needs no query. A cold or evicted cache never fails open:
-
-- **configuration**: :func:`config_generation` returns the cache's generation, which
-  :func:`mfa_policies.services.configuration_changed` sets to a fresh random value on every
-  change. When it is missing (or not one of those values) it is replaced by a fresh random
-  value, so every process sees a value it has never loaded under and reloads its application
-  table from the database.
-- **users**: :func:`user_generation_bump` raises ``User.mfa_generation`` inside the caller's
-  transaction and writes the new value to the cache on commit (``set``); a miss reads the database
-  and fills the cache with ``add``, which never overwrites a newer value written meanwhile.
-
-A cache that raises (Redis down) is treated as a miss: the database answers.
+An app session is live only while it belongs to the signed-in user, is unexpired, was granted
+under the application's current ``config_version`` (from the in-process application table) and
+under the user's current MFA generation (:mod:`mfa_policies.generation`, one cache read when
+warm, the database when not). Anything else re-runs the login flow. No query on the live path.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F
+from mfa_policies import clock, generation
 
-from mfa_policies.services import CONFIG_GENERATION_KEY
+from .app_table import AppEntry
 
 log = logging.getLogger("mfagate.revocation")
 
-_SMALL = 1 << 32
 
-
-def user_generation_key(user_id) -> str:
-    return f"mfagate:user-generation:{user_id}"
-
-
-def _safe_get_many(keys: list[str]) -> dict:
-    try:
-        return cache.get_many(keys)
-    except Exception:  # the cache is a mirror: when it fails, the database answers
-        log.exception("cache get_many failed; falling back to the database")
-        return {}
-
-
-def config_generation() -> int:
-    """The current configuration generation (one cache read when warm)."""
-    value = _safe_get_many([CONFIG_GENERATION_KEY]).get(CONFIG_GENERATION_KEY)
-    if isinstance(value, int) and value >= _SMALL:
-        return value
-    return _reseed_config_generation()
-
-
-def _reseed_config_generation() -> int:
-    fresh = _SMALL + secrets.randbits(62)
-    try:
-        cache.set(CONFIG_GENERATION_KEY, fresh, timeout=None)
-    except Exception:
-        log.exception("cache set failed for the configuration generation")
-    return fresh
-
-
-def force_reload() -> int:
-    """Publish a fresh configuration generation, so every process reloads its application table."""
-    return _reseed_config_generation()
-
-
-def generations(user_id=None) -> tuple[int, int | None]:
-    """``(config generation, the user's generation)`` in one cache round trip; the user's is
-    ``None`` when ``user_id`` is ``None`` or it is not cached."""
-    ukey = user_generation_key(user_id) if user_id is not None else None
-    values = _safe_get_many([CONFIG_GENERATION_KEY, ukey] if ukey else [CONFIG_GENERATION_KEY])
-    gen = values.get(CONFIG_GENERATION_KEY)
-    if not (isinstance(gen, int) and gen >= _SMALL):
-        gen = _reseed_config_generation()
-    user_gen = values.get(ukey) if ukey else None
-    return gen, user_gen if isinstance(user_gen, int) else None
-
-
-def user_generation(user_id, cached: int | None = None) -> int:
-    """The user's MFA generation: ``cached`` if given, else the cache, else the database (and the
-    cache is filled with ``add``)."""
-    if cached is not None:
-        return cached
-    key = user_generation_key(user_id)
-    value = _safe_get_many([key]).get(key)
-    if isinstance(value, int):
-        return value
-    from accounts.models import User
-
-    value = User.objects.filter(pk=user_id).values_list("mfa_generation", flat=True).first() or 0
-    try:
-        cache.add(key, value, timeout=None)
-    except Exception:
-        log.exception("cache add failed for %s", key)
-    return value
-
-
-def stored_user_generation(user_id) -> int:
-    """The user's MFA generation as the database holds it (inside a transaction: as it will commit)."""
-    from accounts.models import User
-
-    return User.objects.filter(pk=user_id).values_list("mfa_generation", flat=True).first() or 0
-
-
-def user_generation_bump(user_id) -> int:
-    """Raise the user's MFA generation. Must run inside the transaction of the change; the cache is
-    updated when it commits. Returns the new value."""
-    from accounts.models import User
-
-    User.objects.filter(pk=user_id).update(mfa_generation=F("mfa_generation") + 1)
-    value = User.objects.filter(pk=user_id).values_list("mfa_generation", flat=True).first() or 0
-    key = user_generation_key(user_id)
-
-    def publish():
-        try:
-            cache.set(key, value, timeout=None)
-        except Exception:
-            # The stale cached value would fail open: make sure it is gone at least.
-            log.exception("cache set failed for %s; deleting it", key)
-            try:
-                cache.delete(key)
-            except Exception:
-                log.exception("cache delete failed for %s", key)
-
-    transaction.on_commit(publish)
-    return value
+def app_session_live(user, entry: AppEntry, stored: dict, *, user_generation: int | None = None) -> bool:
+    """Whether ``stored`` (an app session from :mod:`.session_state`) still lets ``user`` into
+    ``entry``. ``user_generation``: the user's MFA generation when the caller already read it."""
+    user_id = user.pk
+    if (stored.get("user_id") != str(user_id)
+            or stored.get("config_version") != entry.config_version
+            or stored.get("expires_at", 0) <= clock.now().timestamp()):
+        return False
+    if generation.user_generation(user_id, cached=user_generation) != stored.get("user_generation"):
+        # An authenticator of this user was removed since: every other session redoes MFA.
+        log.info("app session for %s on app %s revoked: an authenticator was removed", user_id, entry.id)
+        return False
+    return True

@@ -1,8 +1,6 @@
-"""What a browser session remembers about authentication — the one module that reads and writes
-mfagate's keys in ``request.session``.
+"""What a browser session remembers about MFA and app sessions — the one module that reads and
+writes the runtime's keys in ``request.session`` (the sign-in record is :mod:`accounts.sign_in`'s).
 
-- the **sign-in** (connection, the IdP's ``amr``, when that authentication happened, and whether the
-  sign-in's own login flow is still to run — for an AMR matching duration of ``0m``);
 - **MFA sessions**: independent MFA completed in this browser session, one entry per method;
 - **app sessions**: per application, granted after a successful login flow;
 - the **pending challenge**: which app the MFA challenge is for and where to go afterwards.
@@ -15,24 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from mfa_policies import clock
-from mfa_policies.resolution import MfaSession, SignIn
+from mfa_policies.resolution import MfaSession
 
 log = logging.getLogger("mfagate.session")
 
-SIGN_IN_KEY = "mfagate.sign_in"
 MFA_KEY = "mfagate.mfa"
 APPS_KEY = "mfagate.apps"
 PENDING_KEY = "mfagate.pending"
 
-#: The sign-in's own login flow must start this soon after the sign-in to count as "that very
-#: sign-in" for an AMR matching duration of ``0m``; a pending challenge lives this long.
-SIGN_IN_FLOW_WINDOW = dt.timedelta(minutes=10)
+#: A pending challenge lives this long.
 PENDING_LIFETIME = dt.timedelta(minutes=10)
-#: An IdP ``auth_time`` this far in the future is clock skew; further is nonsense.
-AUTH_TIME_SKEW = dt.timedelta(minutes=2)
 
 
 def _ts(at: dt.datetime) -> float:
@@ -41,77 +33,6 @@ def _ts(at: dt.datetime) -> float:
 
 def _dt(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
-
-
-# ---------------------------------------------------------------------------------- sign-in
-def clean_amr(value: Any) -> tuple[str, ...]:
-    """The IdP's ``amr`` as a tuple of strings. A non-list is rejected (treated as empty, logged);
-    non-string items are dropped. Values are kept exactly (RFC 8176 values are case-sensitive)."""
-    if value is None:
-        return ()
-    if not isinstance(value, (list, tuple)):
-        log.warning("rejected an amr claim that is not a list: %r", value)
-        return ()
-    cleaned = tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))
-    if len(cleaned) != len(value):
-        log.warning("dropped non-string or repeated amr values from %r", value)
-    return cleaned
-
-
-def clean_auth_time(value: Any, *, now: dt.datetime) -> dt.datetime:
-    """The IdP's ``auth_time`` when present and sane (a number, not in the future beyond a small
-    skew), else ``now``. Never later than ``now``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if value is not None:
-            log.warning("ignored an auth_time that is not a number: %r", value)
-        return now
-    try:
-        at = _dt(float(value))
-    except (OverflowError, OSError, ValueError):
-        log.warning("ignored an auth_time out of range: %r", value)
-        return now
-    if at > now + AUTH_TIME_SKEW:
-        log.warning("ignored an auth_time in the future: %s", at.isoformat())
-        return now
-    return min(at, now)
-
-
-def record_sign_in(request, *, connection: str, amr: Any = (), auth_time: Any = None) -> None:
-    """Remember how this browser session signed in; forget app sessions and any pending challenge
-    granted under an earlier sign-in. Call right after Django's ``login()`` (which rotated the
-    session key)."""
-    now = clock.now()
-    request.session[SIGN_IN_KEY] = {
-        "connection": connection,
-        "amr": list(clean_amr(amr)),
-        "at": _ts(clean_auth_time(auth_time, now=now)),
-        "signed_in_at": _ts(now),
-        "fresh": True,
-    }
-    request.session.pop(APPS_KEY, None)
-    request.session.pop(PENDING_KEY, None)
-
-
-def sign_in_context(request, *, now: dt.datetime, consume: bool) -> SignIn:
-    """The resolver's :class:`SignIn` for this session. ``consume=True`` marks the sign-in's own
-    login flow as done, so a ``0m`` AMR duration accepts the IdP's MFA once only.
-
-    A session without a sign-in record (it should not happen: every login records one) has no
-    connection and no ``amr``, so no exemption or AMR match can apply to it.
-    """
-    record = request.session.get(SIGN_IN_KEY)
-    if not isinstance(record, dict):
-        return SignIn(connection="", amr=(), authenticated_at=None, in_sign_in_flow=False)
-    fresh = bool(record.get("fresh")) and now - _dt(record.get("signed_in_at", 0)) < SIGN_IN_FLOW_WINDOW
-    if consume and record.get("fresh"):
-        record = {**record, "fresh": False}
-        request.session[SIGN_IN_KEY] = record
-    return SignIn(
-        connection=record.get("connection", ""),
-        amr=clean_amr(record.get("amr")),
-        authenticated_at=_dt(record["at"]) if record.get("at") is not None else None,
-        in_sign_in_flow=fresh,
-    )
 
 
 # ------------------------------------------------------------------------------ MFA sessions
@@ -207,4 +128,10 @@ def pending(request) -> dict | None:
 
 
 def clear_pending(request) -> None:
+    request.session.pop(PENDING_KEY, None)
+
+
+def forget_sign_in_state(request) -> None:
+    """A new sign-in: app sessions and a pending challenge granted under an earlier one are gone."""
+    request.session.pop(APPS_KEY, None)
     request.session.pop(PENDING_KEY, None)

@@ -1,41 +1,42 @@
-/* Enrollment portal: wires the register and step-up forms to window.mfagate. */
+/* Wires every WebAuthn form of mfagate's pages to window.mfagate (webauthn.js):
+ *   <form data-webauthn="create" data-kind data-next data-options-url data-verify-url>  register (portal)
+ *   <form data-webauthn="get" data-next data-options-url data-verify-url>               step-up and the MFA challenge
+ * Each form holds a submit button (disabled until wired) and a [data-webauthn-error] box.
+ */
 (function () {
   "use strict";
   function csrf(form) { return form.querySelector("input[name=csrfmiddlewaretoken]").value; }
-  function showError(message) {
-    const box = document.getElementById("webauthn-error");
-    box.textContent = message;
-    box.hidden = false;
-  }
-  function wire(formId, run) {
-    const form = document.getElementById(formId);
-    if (!form) return;
+
+  document.querySelectorAll("form[data-webauthn]").forEach(function (form) {
+    const button = form.querySelector("button[type=submit]");
+    const errorBox = form.querySelector("[data-webauthn-error]");
+    function showError(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+    }
     if (!window.PublicKeyCredential) {
-      showError("This browser does not support security keys or biometrics. Try another browser or device.");
+      showError(window.mfagate.text("browser_unsupported"));
       return;
     }
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
-      const button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      document.getElementById("webauthn-error").hidden = true;
-      const result = await run(form);
+      errorBox.hidden = true;
+      const nameField = form.querySelector("[name=name]");
+      const verifyBody = {next: form.dataset.next || ""};
+      if (nameField) verifyBody.name = nameField.value;
+      const run = form.dataset.webauthn === "create" ? window.mfagate.webauthnCreate : window.mfagate.webauthnGet;
+      const result = await run(form.dataset.optionsUrl, form.dataset.verifyUrl, csrf(form), {
+        optionsBody: form.dataset.kind ? {kind: form.dataset.kind} : {},
+        verifyBody: verifyBody,
+      });
+      if (result && result.ok) {
+        window.location.assign(result.redirect || "/");
+        return;
+      }
       button.disabled = false;
-      if (result && result.ok) { window.location.assign(result.redirect); }
-      else { showError((result && result.error) || "Something went wrong. Try again."); }
+      showError((result && result.error) || window.mfagate.text("browser_incomplete"));
     });
-    // The button starts disabled, so it cannot be pressed before this handler exists.
-    form.querySelector("button[type=submit]").disabled = false;
-  }
-  wire("webauthn-register", function (form) {
-    return window.mfagate.webauthnCreate(form.dataset.optionsUrl, form.dataset.verifyUrl, csrf(form), {
-      optionsBody: {kind: form.dataset.kind},
-      verifyBody: {name: form.querySelector("[name=name]").value, next: form.dataset.next},
-    });
-  });
-  wire("webauthn-step-up", function (form) {
-    return window.mfagate.webauthnGet(form.dataset.optionsUrl, form.dataset.verifyUrl, csrf(form), {
-      verifyBody: {next: form.dataset.next},
-    });
+    button.disabled = false;  // enabled only once the handler exists, so it cannot be pressed before
   });
 })();

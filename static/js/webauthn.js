@@ -8,9 +8,20 @@
  * POST verifyUrl with {"credential": <PublicKeyCredential as JSON>, ...verifyBody} → the server's JSON,
  * returned as is ({"ok": true, "redirect": "..."} or {"ok": false, "error": "..."}).
  * Browser refusals (cancelled, timed out, excluded) come back as {"ok": false, "error": "..."} too.
+ *
+ * The wording of every message is the server's (enrollment/messages.py): the page hands it over
+ * with {{ browser_messages|json_script:"mfagate-messages" }}.
  */
 (function () {
   "use strict";
+
+  const element = document.getElementById("mfagate-messages");
+  const MESSAGES = element ? JSON.parse(element.textContent) : {};
+  function text(key, params) {
+    let value = MESSAGES[key] || key;
+    Object.keys(params || {}).forEach(function (name) { value = value.replace("{" + name + "}", params[name]); });
+    return value;
+  }
 
   function b64urlToBuf(value) {
     const pad = "=".repeat((4 - (value.length % 4)) % 4);
@@ -38,22 +49,22 @@
         body: JSON.stringify(body || {}),
       });
     } catch (e) {
-      return {ok: false, error: "The server could not be reached. Check your connection and try again."};
+      return {ok: false, error: text("browser_server_unreachable")};
     }
     try {
       return await response.json();
     } catch (e) {
-      return {ok: false, error: "The server answered unexpectedly (" + response.status + "). Try again."};
+      return {ok: false, error: text("browser_server_unexpected", {status: response.status})};
     }
   }
 
   function browserError(error) {
     const name = error && error.name;
-    if (name === "NotAllowedError") return "The request was cancelled or timed out. Try again.";
-    if (name === "InvalidStateError") return "This authenticator is already registered. Use another one or remove it first.";
-    if (name === "SecurityError") return "This page's address cannot use security keys. Open mfagate at its usual address.";
-    if (name === "NotSupportedError") return "This browser or device does not support this kind of authenticator.";
-    return "Your browser could not complete the request" + (error && error.message ? ": " + error.message : ".");
+    if (name === "NotAllowedError") return text("browser_cancelled");
+    if (name === "InvalidStateError") return text("webauthn_already_registered");
+    if (name === "SecurityError") return text("browser_wrong_address");
+    if (name === "NotSupportedError") return text("browser_kind_not_supported");
+    return text("browser_failed", {detail: (error && error.message) || name || "unknown error"});
   }
 
   function descriptors(list) {
@@ -96,7 +107,7 @@
   async function ceremony(create, optionsUrl, verifyUrl, csrfToken, extra) {
     extra = extra || {};
     if (!window.PublicKeyCredential || !navigator.credentials) {
-      return {ok: false, error: "This browser does not support security keys or biometrics."};
+      return {ok: false, error: text("browser_unsupported")};
     }
     const begin = await postJSON(optionsUrl, extra.optionsBody, csrfToken);
     if (!begin.ok) return begin;
@@ -108,7 +119,7 @@
     } catch (error) {
       return {ok: false, error: browserError(error)};
     }
-    if (!credential) return {ok: false, error: "No authenticator answered. Try again."};
+    if (!credential) return {ok: false, error: text("browser_no_answer")};
     return postJSON(verifyUrl, Object.assign({}, extra.verifyBody, {credential: credentialToJSON(credential)}), csrfToken);
   }
 
@@ -119,6 +130,7 @@
     webauthnCreate: function (optionsUrl, verifyUrl, csrfToken, extra) {
       return ceremony(true, optionsUrl, verifyUrl, csrfToken, extra);
     },
+    text: text,
     b64urlToBuf: b64urlToBuf,
     bufToB64url: bufToB64url,
   });

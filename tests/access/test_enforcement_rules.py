@@ -12,7 +12,6 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from mfa_policies import constants as c
 from mfa_policies.services import configuration_save
-from tests.support.signin import *  # noqa: F401,F403
 from tests.support.signin import sign_in, signin_form, simulate_oidc_sign_in
 from tests.support.authenticators import code_at, enroll_totp, enroll_webauthn
 from tests.support.webauthn_fakes import FakeAuthenticator
@@ -218,8 +217,9 @@ def test_configuration_change_reruns_the_flow_which_may_pass_by_mfa_session(clie
 
 def _remove(user, authenticator, run_on_commit):
     from enrollment.flows import authenticator_remove
+    from tests.support.authenticators import step_up_request
 
-    request = RequestFactory().post("/account/")
+    request = step_up_request(user, path="/account/")
     with run_on_commit():
         authenticator_remove(request=request, acting_user=user, authenticator_id=authenticator.pk)
 

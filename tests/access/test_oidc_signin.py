@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from mfa_policies import constants as c
-from mfa_policies.access.session_state import SIGN_IN_KEY
+from accounts.sign_in import SIGN_IN_KEY
 from tests.support.authenticators import enroll_totp, enroll_webauthn
-from tests.support.oidc import *  # noqa: F401,F403
 from tests.support.oidc import oidc_sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
 

@@ -12,8 +12,7 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from accounts.adapter import record_allauth_sign_in
 from mfa_policies import constants as c
-from mfa_policies.access.session_state import SIGN_IN_KEY
-from tests.support.signin import *  # noqa: F401,F403
+from accounts.sign_in import SIGN_IN_KEY
 from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
 

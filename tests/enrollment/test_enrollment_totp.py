@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 ADD_TOTP = "/account/mfa-devices/add/totp/"
 
 
-@pytest.fixture
-def member(make_user, make_org, make_member):
-    user = make_user()
-    make_member(user, make_org(allowed_authenticators=[c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]))
-    return user
-
-
 def _pending_otp(client) -> pyotp.TOTP:
     return pyotp.TOTP(totp.base32_secret(client.session[PENDING_TOTP_KEY]))
 
@@ -87,10 +80,10 @@ def test_malformed_codes_are_form_errors(client, member, clock, code):
 def test_second_totp_is_refused_until_the_first_is_deleted(client, member, clock):
     from enrollment import flows
     from enrollment.messages import EnrollmentError
-    from tests.support.authenticators import session_request
+    from tests.support.authenticators import step_up_request
 
     enroll_totp(member)
-    request = session_request(member)
+    request = step_up_request(member)
     key = totp.new_secret()
     with pytest.raises(EnrollmentError) as refused:
         flows.totp_add(request=request, acting_user=member, key_hex=key,

@@ -27,18 +27,6 @@ def _webauthn_settings(settings):
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = []
 
 
-@pytest.fixture
-def org(make_org):
-    return make_org(allowed_authenticators=[c.TOTP, c.SECURITY_KEY, c.BIOMETRICS])
-
-
-@pytest.fixture
-def member(make_user, make_member, org):
-    user = make_user()
-    make_member(user, org)
-    return user
-
-
 def _options(client, kind=c.SECURITY_KEY):
     response = client.post(OPTIONS, {"kind": kind}, content_type="application/json")
     assert response.status_code == 200, response.content
@@ -167,7 +155,7 @@ def test_registered_credentials_are_excluded(client, member, clock):
     enroll_webauthn(member, fake)
     client.force_login(member)
     from enrollment import step_up
-    from mfa_policies.access.revocation import stored_user_generation
+    from mfa_policies.generation import stored_user_generation
 
     session = client.session
     session.save()

@@ -86,7 +86,7 @@ def test_every_configuration_change_publishes_a_generation_no_process_has_seen(m
                                                                              django_capture_on_commit_callbacks):
     from django.core.cache import cache
 
-    from mfa_policies.services import CONFIG_GENERATION_KEY
+    from mfa_policies.generation import CONFIG_GENERATION_KEY
 
     org = make_org()
     seen = set()

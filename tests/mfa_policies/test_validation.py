@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, AaguidList, Application, Environment, Policy
 from mfa_policies.validation import normalize_aaguid
+from enrollment.selectors import enrolled_kinds
 
 
 def errors_of(obj) -> dict[str, list[str]]:
@@ -192,7 +193,7 @@ def test_a_local_connection_planted_as_exempt_still_requires_mfa(make_org, make_
     user = make_user()
     make_member(user, org)
     org.exempt_connections.add(make_connection("password", kind=c.CONNECTION_PASSWORD))  # bypassing the service
-    request = access_request_for(user=user, application=app, sign_in=r.SignIn("password"), now=clock.now)
+    request = access_request_for(user=user, enrolled_kinds=enrolled_kinds(user), application=app, sign_in=r.SignIn("password"), now=clock.now)
     assert request.organization.exempt_connections == frozenset()
     assert r.resolve(request).mfa_required
 

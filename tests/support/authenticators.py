@@ -21,6 +21,16 @@ def session_request(user=None, session=None, path="/", remote_addr="127.0.0.1"):
     return request
 
 
+def step_up_request(user, path="/", remote_addr="127.0.0.1"):
+    """A request of ``user``'s own browser session with the step-up window open, as the add and
+    remove flows require once the user has an MFA device."""
+    from enrollment import step_up
+
+    request = session_request(user, path=path, remote_addr=remote_addr)
+    step_up.open_window(request)
+    return request
+
+
 def enroll_totp(user, name="Phone"):
     """A confirmed TOTP authenticator; returns (authenticator, pyotp.TOTP for making codes)."""
     from enrollment import totp

@@ -1,21 +1,11 @@
-"""Fixtures and helpers for the enforcement, sign-in and JWT tests (import the fixtures with
-``from tests.support.signin import *``)."""
+"""Signing in for tests: allauth's login form, and an enterprise sign-in recorded as the allauth
+adapter records it."""
 
 from __future__ import annotations
 
-import pytest
-from mfa_policies.access import session_state
-
-__all__ = ["sign_in", "signin_form", "simulate_oidc_sign_in",
-           "run_on_commit"]
+from accounts.sign_in import record_sign_in
 
 DEMO_PASSWORD = "demo-password"
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run a block and then its on-commit callbacks, as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def signin_form(client, email, password=DEMO_PASSWORD, next_url=None):
@@ -41,6 +31,6 @@ def simulate_oidc_sign_in(client, user, *, connection="okta", amr=(), auth_time=
     session = client.session
     request = HttpRequest()
     request.session = session
-    session_state.record_sign_in(request, connection=connection, amr=list(amr) if isinstance(amr, tuple) else amr,
+    record_sign_in(request, connection=connection, amr=list(amr) if isinstance(amr, tuple) else amr,
                                  auth_time=auth_time)
     session.save()
