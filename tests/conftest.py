@@ -1,4 +1,8 @@
-"""Shared fixtures: a movable clock and small factories for the domain."""
+"""Fixtures every folder needs: fresh state per test, a movable clock, the domain's small
+factories, the seeded demo, and on-commit callbacks run as a commit would run them.
+
+Each folder's own fixtures are in its conftest.py; helpers that are not fixtures are in
+tests/support/ and are imported by name."""
 
 from __future__ import annotations
 
@@ -142,6 +146,12 @@ def make_policy(db):
         return policy
 
     return make
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run a block and then its on-commit callbacks, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

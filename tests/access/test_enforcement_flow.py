@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mfa_policies import constants as c
-from tests.support.signin import *  # noqa: F401,F403
 from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
 

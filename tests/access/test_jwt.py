@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mfa_policies.access import tokens
-from tests.support.signin import *  # noqa: F401,F403
 from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
 

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from accounts.models import AuditEvent
 from mfa_policies.models import Application, Organization
-
-
-@pytest.fixture
-def admin_client(client, demo, clock):
-    """admin@demo.test signed in through allauth, past the Admin console's MFA with a TOTP code."""
-    from accounts.models import User
-    from tests.support.authenticators import code_at, enroll_totp
-
-    _, otp = enroll_totp(User.objects.get(email="admin@demo.test"))
-    clock.advance(seconds=31)
-    assert client.post("/accounts/login/", {"login": "admin@demo.test", "password": "demo-password"}).status_code == 302
-    challenge = client.get("/admin/")
-    assert challenge.status_code == 302 and challenge["Location"].startswith("/mfa/verify/")
-    assert client.post(challenge["Location"], {"code": code_at(otp)}).status_code == 302
-    assert client.get("/admin/").status_code == 200
-    return client
+from tests.support.admin import org_form
 
 
 def test_the_admin_console_needs_mfa_even_for_the_exempt_admin_role(client, demo, clock):
@@ -36,19 +19,6 @@ def test_non_admins_are_refused_the_admin_console(client, demo, clock):
     response = client.get("/admin/")
     assert response.status_code == 403
     assert "no policy of application “Admin console” matches" in response.content.decode()
-
-
-def org_form(org, **changes):
-    data = {
-        "name": org.name, "auth_domain": org.auth_domain,
-        "mfa_required_for_all_apps": "on" if org.mfa_required_for_all_apps else "",
-        "allowed_authenticators": org.allowed_authenticators, "session_duration": org.session_duration,
-        "amr_session_duration": org.amr_session_duration, "required_aaguids": "",
-        "exempt_roles": [str(r.pk) for r in org.exempt_roles.all()],
-        "exempt_connections": [str(x.pk) for x in org.exempt_connections.all()],
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v != ""}
 
 
 def test_turning_off_independent_mfa_with_custom_policies_is_refused_in_the_admin(admin_client, demo):

@@ -8,7 +8,7 @@ from accounts.models import AuditEvent
 from enrollment.webauthn import known_authenticators
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, AaguidList, Environment, Organization
-from tests.admin.test_admin_config import admin_client, org_form  # noqa: F401 (fixture)
+from tests.support.admin import org_form
 
 LISTS = "/admin/mfa_policies/aaguidlist/"
 

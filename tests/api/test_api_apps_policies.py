@@ -7,8 +7,7 @@ import pytest
 from accounts.models import AuditEvent
 from mfa_policies import constants as c
 from mfa_policies.models import AppPolicy, Application, Policy
-
-from tests.support.api import ApiClient, admin_user, api, db_state, make_token, messages, org  # noqa: F401
+from tests.support.api import db_state, messages
 
 EVERYONE = [{"selector": "everyone", "value": ""}]
 

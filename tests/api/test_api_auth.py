@@ -11,8 +11,7 @@ from accounts.models import AuditEvent
 from api import scopes as s
 from api.models import ApiToken, hash_token
 from api.services import api_token_revoke
-
-from tests.support.api import ApiClient, admin_user, api, make_token, messages, org  # noqa: F401
+from tests.support.api import ApiClient, messages
 
 
 def test_only_the_hash_is_stored_and_creation_is_audited(org, make_token):

@@ -6,9 +6,7 @@ import pytest
 
 from accounts.models import AuditEvent
 from mfa_policies.models import AaguidList
-
-from tests.support.api import ApiClient, admin_user, api, db_state, make_token, messages, org  # noqa: F401
-from .test_api_organizations import ASSIGN_LIST, CREATE_LIST, TURN_ON
+from tests.support.api import ASSIGN_LIST, CREATE_LIST, TURN_ON, ApiClient, db_state, messages
 
 YUBIKEY = "8c39ee867f9a4a959ba3f6b097e5c2ee"
 OTHER = "ee882879721c491397753dfcce97072a"

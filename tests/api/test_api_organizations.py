@@ -11,71 +11,8 @@ from hypothesis import strategies as st
 from accounts.models import AuditEvent
 from mfa_policies import constants as c
 from mfa_policies.models import Application, Organization
-
-from tests.support.api import SEED_DOMAIN, admin_user, api, db_state, make_token, messages, org  # noqa: F401
-
-TURN_ON = """{
-    "auth_domain": "your-team-name.cloudflareaccess.com",
-    "name": "Your Team Name",
-    "mfa_config": {
-        "allowed_authenticators": [
-            "totp",
-            "biometrics",
-            "security_key"
-        ],
-        "session_duration": "24h"
-    },
-    "mfa_required_for_all_apps": false
-  }"""
-
-CREATE_LIST = """{
-    "name": "Approved security keys",
-    "description": "AAGUIDs for MFA enrollment",
-    "type": "AAGUID",
-    "items": [
-        {
-            "value": "8c39ee867f9a4a959ba3f6b097e5c2ee",
-            "description": "YubiKey Bio Series - FIDO Edition (Enterprise Profile)"
-        }
-    ]
-  }"""
-
-ASSIGN_LIST = """{
-    "auth_domain": "your-team-name.cloudflareaccess.com",
-    "name": "Your Team Name",
-    "mfa_config": {
-        "allowed_authenticators": [
-            "security_key",
-            "totp",
-            "biometrics"
-        ],
-        "session_duration": "24h",
-        "required_aaguids": "05ddacda-5131-41ab-9eeb-6763f8dce3be"
-    }
-  }"""
-
-AMR_MATCHING = """{
-    "auth_domain": "your-team-name.cloudflareaccess.com",
-    "name": "Your Team Name",
-    "mfa_config": {
-        "allowed_authenticators": [
-            "totp",
-            "biometrics",
-            "security_key"
-        ],
-        "session_duration": "24h",
-        "amr_matching_enabled": true,
-        "amr_session_duration": "1h"
-    }
-  }"""
-
-TURN_OFF = """{
-    "auth_domain": "your-team-name.cloudflareaccess.com",
-    "name": "Your Team Name",
-    "mfa_config": {
-        "allowed_authenticators": []
-    }
-  }"""
+from tests.support.api import (AMR_MATCHING, ASSIGN_LIST, CREATE_LIST, SEED_DOMAIN, TURN_OFF, TURN_ON, db_state,
+                               messages)
 
 
 def test_get_returns_the_seed_shape(api, org):

@@ -11,8 +11,7 @@ from accounts.models import AuditEvent
 from api import scopes as s
 from enrollment.models import Authenticator
 from mfa_policies import constants as c
-
-from tests.support.api import ApiClient, admin_user, api, db_state, make_token, messages, org  # noqa: F401
+from tests.support.api import ApiClient, db_state, messages
 
 YUBIKEY = "8c39ee867f9a4a959ba3f6b097e5c2ee"
 

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 STEP_UP = "/account/mfa-devices/verify/"
 
 
-@pytest.fixture
-def member(make_user, make_org, make_member):
-    user = make_user()
-    make_member(user, make_org(allowed_authenticators=[c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]))
-    return user
-
-
 def _step_up(client, otp, next_url=""):
     return client.post(STEP_UP, {"code": code_at(otp), "next": next_url})
 

@@ -1,14 +1,75 @@
-"""Fixtures and helpers for the REST API tests: an admin, a token, and a client speaking JSON."""
+"""Helpers for the REST API tests: a client speaking JSON, the seed-002 request bodies as written,
+and a snapshot of everything the API can write. The fixtures are in tests/api/conftest.py."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
-from api.scopes import SCOPES
-
 SEED_DOMAIN = "your-team-name.cloudflareaccess.com"
+
+# The seed-002 bodies, as the spec writes them (spec §6).
+TURN_ON = """{
+    "auth_domain": "your-team-name.cloudflareaccess.com",
+    "name": "Your Team Name",
+    "mfa_config": {
+        "allowed_authenticators": [
+            "totp",
+            "biometrics",
+            "security_key"
+        ],
+        "session_duration": "24h"
+    },
+    "mfa_required_for_all_apps": false
+  }"""
+
+CREATE_LIST = """{
+    "name": "Approved security keys",
+    "description": "AAGUIDs for MFA enrollment",
+    "type": "AAGUID",
+    "items": [
+        {
+            "value": "8c39ee867f9a4a959ba3f6b097e5c2ee",
+            "description": "YubiKey Bio Series - FIDO Edition (Enterprise Profile)"
+        }
+    ]
+  }"""
+
+ASSIGN_LIST = """{
+    "auth_domain": "your-team-name.cloudflareaccess.com",
+    "name": "Your Team Name",
+    "mfa_config": {
+        "allowed_authenticators": [
+            "security_key",
+            "totp",
+            "biometrics"
+        ],
+        "session_duration": "24h",
+        "required_aaguids": "05ddacda-5131-41ab-9eeb-6763f8dce3be"
+    }
+  }"""
+
+AMR_MATCHING = """{
+    "auth_domain": "your-team-name.cloudflareaccess.com",
+    "name": "Your Team Name",
+    "mfa_config": {
+        "allowed_authenticators": [
+            "totp",
+            "biometrics",
+            "security_key"
+        ],
+        "session_duration": "24h",
+        "amr_matching_enabled": true,
+        "amr_session_duration": "1h"
+    }
+  }"""
+
+TURN_OFF = """{
+    "auth_domain": "your-team-name.cloudflareaccess.com",
+    "name": "Your Team Name",
+    "mfa_config": {
+        "allowed_authenticators": []
+    }
+  }"""
 
 
 class ApiClient:
@@ -56,37 +117,6 @@ class ApiClient:
 
 def messages(payload) -> str:
     return " | ".join(error["message"] for error in payload["errors"])
-
-
-@pytest.fixture
-def admin_user(make_user):
-    return make_user("admin@api.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def make_token(db, admin_user):
-    from api.models import ApiToken
-    from api.services import api_token_create
-
-    def make(org, scopes=SCOPES, owner=None, **fields):
-        token, plaintext = api_token_create(
-            acting_user=admin_user,
-            token=ApiToken(name="ci", owner=owner or admin_user, organization=org, scopes=list(scopes), **fields),
-        )
-        return token, plaintext
-
-    return make
-
-
-@pytest.fixture
-def org(make_org):
-    return make_org("Your Team Name", auth_domain=SEED_DOMAIN, allowed_authenticators=[])
-
-
-@pytest.fixture
-def api(client, org, make_token):
-    _, plaintext = make_token(org)
-    return ApiClient(client, org.account_id, plaintext)
 
 
 def db_state():

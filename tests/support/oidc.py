@@ -3,14 +3,15 @@
 driver that signs in through both with Django's test client playing the relying party's browser
 and ``requests`` playing it at the IdP.
 
-Import the fixtures with ``from tests.support.oidc import *``. ``make test`` installs the IdP
+The fixtures (``oidc_idp``, ``corp_oidc``, ``idp_clock``) are in tests/access/conftest.py; this
+module has what they and the tests import by name. ``make test`` installs the IdP
 (``make oidc-idp``); without Node or ``tests/oidc_idp/node_modules`` the tests fail, they do not
 skip.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import os
 import shutil
 import subprocess
@@ -24,10 +25,6 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
-
-from mfa_policies import constants as c
-
-__all__ = ["oidc_idp", "corp_oidc", "idp_clock", "OIDC_PROVIDER_ID", "oidc_sign_in"]
 
 IDP_DIR = Path(__file__).resolve().parents[1] / "oidc_idp"
 OIDC_PROVIDER_ID = "corp"
@@ -66,9 +63,9 @@ class RunningIdp:
         return Path(self.log_path).read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def oidc_idp():
-    """The test IdP on a free loopback port, for the whole test session."""
+@contextlib.contextmanager
+def running_idp():
+    """The test IdP on a free loopback port until the block ends (fails the test if it cannot start)."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js is not installed: the enterprise OIDC tests need `node` for the test IdP "
@@ -112,32 +109,6 @@ def oidc_idp():
         process.stdout.close()
         log.close()
         os.unlink(log.name)
-
-
-@pytest.fixture
-def corp_oidc(db, oidc_idp):
-    """allauth's SocialApp for the test IdP (``server_url`` is the issuer, exactly) and mfagate's
-    enterprise Connection ``corp`` signing in through it."""
-    from allauth.socialaccount.models import SocialApp
-
-    from mfa_policies.models import Connection
-
-    SocialApp.objects.create(
-        provider="openid_connect", provider_id=OIDC_PROVIDER_ID, name="Corp IdP",
-        client_id=CLIENT_ID, secret=CLIENT_SECRET,
-        settings={"server_url": oidc_idp.issuer, "scope": ["openid", "profile", "email"]},
-    )
-    return Connection.objects.create(key="corp", name="Corp IdP", kind=c.CONNECTION_OIDC,
-                                     provider_id=OIDC_PROVIDER_ID)
-
-
-@pytest.fixture
-def idp_clock(clock):
-    """The movable server clock, set a few seconds ahead of the real time: the IdP stamps
-    ``auth_time`` (and allauth checks the ID token's expiry) with the real clock, and an
-    ``auth_time`` later than the server's now is recorded as now."""
-    clock.set(dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=5))
-    return clock
 
 
 class _Forms(HTMLParser):
