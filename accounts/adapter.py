@@ -18,9 +18,9 @@ import logging
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from mfa_policies.app_settings import app_settings
 from mfa_policies import constants as c
 from .sign_in import connection_for_provider, record_sign_in
 
@@ -69,7 +69,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         """Accounts are created by admins unless ``MFAGATE_OPEN_SIGNUP`` says otherwise: an MFA
         gateway should not let strangers register (they would match no policy, but still)."""
-        return settings.MFAGATE_OPEN_SIGNUP
+        return app_settings.OPEN_SIGNUP
 
     def post_login(self, request, user, *, signal_kwargs=None, **kwargs):
         record_allauth_sign_in(request, user, (signal_kwargs or {}).get("sociallogin"))
@@ -83,4 +83,4 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):
         """Enterprise identity providers may provision users on first sign-in (they vouch for the
         person); such users still match no policy until an admin gives them a membership."""
-        return settings.MFAGATE_ENTERPRISE_SIGNUP
+        return app_settings.ENTERPRISE_SIGNUP

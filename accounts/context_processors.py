@@ -1,6 +1,6 @@
-from django.conf import settings
+from mfa_policies.app_settings import app_settings
 
 
 def signup(request):
     """Whether local self sign-up is open (templates show the sign-up link only then)."""
-    return {"signup_open": settings.MFAGATE_OPEN_SIGNUP}
+    return {"signup_open": app_settings.OPEN_SIGNUP}

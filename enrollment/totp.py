@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import segno
-from django.conf import settings
 from django.db import transaction
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from mfa_policies.app_settings import app_settings
 from mfa_policies import clock
 
 STEP = 30
@@ -65,7 +65,7 @@ def setup_key_groups(key_hex: str) -> list[str]:
 
 
 def provisioning_uri(*, key_hex: str, account: str) -> str:
-    issuer = getattr(settings, "OTP_TOTP_ISSUER", "mfagate")
+    issuer = app_settings.TOTP_ISSUER
     label = quote(f"{issuer}:{account}")
     params = urlencode(
         {"secret": base32_secret(key_hex), "issuer": issuer, "algorithm": "SHA1", "digits": DIGITS, "period": STEP}

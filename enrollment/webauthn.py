@@ -35,7 +35,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from django.conf import settings
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -56,6 +55,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from mfa_policies.app_settings import app_settings
 from mfa_policies import clock
 from mfa_policies import constants as c
 
@@ -86,11 +86,11 @@ class WebAuthnError(Exception):
 
 # ----------------------------------------------------------------------------------- settings
 def rp_id() -> str:
-    return settings.MFAGATE_WEBAUTHN_RP_ID
+    return app_settings.WEBAUTHN_RP_ID
 
 
 def expected_origins() -> list[str]:
-    return list(settings.MFAGATE_WEBAUTHN_ORIGINS)
+    return app_settings.WEBAUTHN_ORIGINS
 
 
 def _pem(value: str | bytes) -> bytes:
@@ -101,7 +101,7 @@ def _pem(value: str | bytes) -> bytes:
 
 
 def extra_root_certs() -> list[bytes]:
-    return [_pem(v) for v in getattr(settings, "MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS", [])]
+    return [_pem(v) for v in app_settings.WEBAUTHN_EXTRA_ROOT_CERTS]
 
 
 # ------------------------------------------------------------------------------ FIDO metadata
@@ -308,7 +308,7 @@ def registration_options(
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     options = generate_registration_options(
         rp_id=rp_id(),
-        rp_name=getattr(settings, "MFAGATE_WEBAUTHN_RP_NAME", "mfagate"),
+        rp_name=app_settings.WEBAUTHN_RP_NAME,
         user_name=user.email,
         user_id=user.pk.bytes,
         user_display_name=user.get_full_name(),

@@ -9,4 +9,4 @@ class MfaPoliciesConfig(AppConfig):
     def ready(self):
         # The composition root: the system checks, and the runtime's receivers.
         from . import checks  # noqa: F401
-        from .access import receivers  # noqa: F401
+        from .access import checks as access_checks, receivers  # noqa: F401

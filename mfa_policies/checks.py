@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, register
 
+from mfa_policies.app_settings import app_settings
+
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -19,7 +21,7 @@ def revocation_needs_a_shared_cache(app_configs, **kwargs):
     revoked in one would stay live in the others. Refuse that outside development, unless the
     deployment declares it runs a single process."""
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if settings.DEBUG or getattr(settings, "MFAGATE_SINGLE_PROCESS", False) or backend not in PER_PROCESS_CACHES:
+    if settings.DEBUG or app_settings.SINGLE_PROCESS or backend not in PER_PROCESS_CACHES:
         return []
     return [Error(
         f"The cache backend {backend} is private to each process, so revocations and configuration "

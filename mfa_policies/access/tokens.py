@@ -27,13 +27,12 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.conf import settings
 
+from mfa_policies.app_settings import app_settings
 from mfa_policies import clock
 from mfa_policies.constants import KIND_TO_JWT_AMR
 
@@ -60,10 +59,10 @@ def _b64(data: bytes) -> str:
 
 
 def _load_or_create_pem() -> bytes:
-    configured = getattr(settings, "MFAGATE_JWT_PRIVATE_KEY", "")
+    configured = app_settings.JWT_PRIVATE_KEY
     if configured:
-        return configured.encode() if isinstance(configured, str) else configured
-    path = Path(getattr(settings, "MFAGATE_JWT_KEY_FILE", settings.BASE_DIR / "var" / "jwt-key.pem"))
+        return configured
+    path = app_settings.JWT_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -79,15 +78,24 @@ def _load_or_create_pem() -> bytes:
     return path.read_bytes()
 
 
+def load_private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    """The EC P-256 private key in ``pem``; ``TokenError`` saying what is wrong otherwise."""
+    try:
+        private = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise TokenError(f"MFAGATE_JWT_PRIVATE_KEY is not a readable unencrypted PEM private key ({exc})") from None
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise TokenError("MFAGATE_JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
+    return private
+
+
 def signing_key() -> SigningKey:
     global _key
     if _key is not None:
         return _key
     with _lock:
         if _key is None:
-            private = serialization.load_pem_private_key(_load_or_create_pem(), password=None)
-            if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
-                raise TokenError("MFAGATE_JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
+            private = load_private_key(_load_or_create_pem())
             public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
             thumbprint_input = json.dumps(
                 {k: public_jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True
@@ -106,7 +114,7 @@ def reset_key_cache() -> None:
 
 
 def issuer() -> str:
-    return getattr(settings, "MFAGATE_JWT_ISSUER", "") or "http://localhost:8000"
+    return app_settings.JWT_ISSUER
 
 
 def audience_for(application_id: int) -> str:
