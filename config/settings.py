@@ -38,7 +38,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.MfagateAdminConfig",  # django.contrib.admin with mfagate's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,0 +1,230 @@
+"""The admin console's ModelAdmins for the MFA configuration.
+
+Saves go through :func:`mfa_policies.services.configuration_save` (validated, audited, and raising
+the configuration version of the applications they govern), with the many-to-many fields in the
+same call, so an admin edit is one audited change.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from enrollment.webauthn import known_authenticators
+from mfa_policies import selectors
+from mfa_policies.models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership,
+                                 Organization, Policy, Role)
+from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
+                                   configuration_save)
+
+from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, ApplicationForm, EnvironmentForm,
+                    OrganizationForm, PolicyForm)
+from .policy_tester import policy_tester_view
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """Saves the row and its many-to-many fields in one audited service call."""
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its many-to-many fields in save_related
+
+    def delete_model(self, request, obj):
+        configuration_delete(acting_user=request.user, instance=obj, ip_address=request.META.get("REMOTE_ADDR"))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        m2m = {
+            field.name: form.cleaned_data[field.name]
+            for field in form.instance._meta.many_to_many
+            if field.name in form.cleaned_data and field.remote_field.through._meta.auto_created
+        }
+        configuration_save(acting_user=request.user, instance=form.instance, m2m=m2m,
+                           ip_address=request.META.get("REMOTE_ADDR"))
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if any(formset.has_changed() for formset in formsets) and isinstance(form.instance, Application):
+            configuration_changed(application_ids=[form.instance.pk])
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(ServiceSavedAdmin):
+    """One page, no changelist: Environment → Multi-factor auth is the single row's change form."""
+
+    form = EnvironmentForm
+
+    @staticmethod
+    def change_url() -> str:
+        return reverse("admin:mfa_policies_environment_change", args=[Environment.SINGLETON_PK])
+
+    def get_object(self, request, object_id, from_field=None):
+        return Environment.load() if str(object_id) == str(Environment.SINGLETON_PK) else None
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return redirect(self.change_url())
+
+    def response_post_save_change(self, request, obj):
+        return redirect(self.change_url())
+
+    def has_add_permission(self, request):
+        return False  # the row is loaded (or created) by the change page itself
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(ServiceSavedAdmin):
+    form = OrganizationForm
+    list_display = ["name", "account_id", "mfa_required_for_all_apps", "auth_domain"]
+    search_fields = ["name", "account_id", "auth_domain"]
+    readonly_fields = ["account_id"]
+    filter_horizontal = ["exempt_roles", "exempt_connections"]
+    fieldsets = (
+        (None, {"fields": ("name", "account_id", "auth_domain")}),
+        ("Multi-factor auth", {"fields": ("mfa_required_for_all_apps", "allowed_authenticators", "session_duration",
+                                          "amr_matching_enabled", "amr_session_duration", "required_aaguids")}),
+        ("Exemptions", {"fields": ("exempt_roles", "exempt_connections")}),
+    )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id and "_confirm_enforcement_off" not in request.POST:
+            confirmation = self._enforcement_off_confirmation(request, object_id)
+            if confirmation is not None:
+                return confirmation
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _enforcement_off_confirmation(self, request, object_id):
+        """Seed 000's warning as a step of its own: switching enforcement off while members verify
+        with MFA "may cause breaking changes". Only for a save that would otherwise succeed — a
+        refusal (e.g. the environment says “Yes”) is shown on the form as before."""
+        org = self.get_object(request, unquote(object_id))
+        if org is None or not org.mfa_required_for_all_apps or not self.has_change_permission(request, org):
+            return None
+        name = str(org)
+        form = self.get_form(request, org, change=True)(request.POST, request.FILES, instance=org)
+        if not form.is_valid() or form.cleaned_data.get("mfa_required_for_all_apps"):
+            return None
+        members = selectors.organization_members_with_mfa_count(org)
+        if not members:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Switch off MFA enforcement?",
+            "opts": self.model._meta,
+            "original": name,
+            "object_id": object_id,
+            "members": members,
+            "post_items": [(key, value) for key, values in request.POST.lists() if key != "csrfmiddlewaretoken"
+                           for value in values],
+        }
+        return TemplateResponse(request, "admin/mfa_policies/organization_enforcement_off_confirm.html", context)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "exempt_connections":
+            kwargs["queryset"] = Connection.objects.enterprise()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class AppPolicyInline(admin.TabularInline):
+    model = AppPolicy
+    extra = 0
+    autocomplete_fields = ["policy"]
+
+
+@admin.register(Application)
+class ApplicationAdmin(ServiceSavedAdmin):
+    form = ApplicationForm
+    list_display = ["name", "organization", "mfa_mode", "session_duration", "config_version"]
+    list_filter = ["organization", "mfa_mode"]
+    search_fields = ["name"]
+    inlines = [AppPolicyInline]
+    readonly_fields = ["config_version"]
+    change_list_template = "admin/mfa_policies/application_change_list.html"
+
+    def get_urls(self):
+        tester = self.admin_site.admin_view(self.policy_tester_view)
+        return [path("policy-tester/", tester, name="mfa_policies_policy_tester")] + super().get_urls()
+
+    def policy_tester_view(self, request):
+        return policy_tester_view(self, request)
+
+
+@admin.register(Policy)
+class PolicyAdmin(ServiceSavedAdmin):
+    form = PolicyForm
+    list_display = ["name", "organization", "decision", "mfa_mode"]
+    list_filter = ["organization", "decision", "mfa_mode"]
+    search_fields = ["name"]
+
+
+class AaguidItemInline(admin.TabularInline):
+    model = AaguidItem
+    form = AaguidItemForm
+    formset = AaguidItemFormSet
+    extra = 1
+    verbose_name = "custom entry"
+    verbose_name_plural = "Custom entries"
+
+
+@admin.register(AaguidList)
+class AaguidListAdmin(admin.ModelAdmin):
+    """Seed 002 "Create an AAGUID list": Known authenticators and custom entries, saved (and audited)
+    in one :func:`~mfa_policies.services.aaguid_list_save` call."""
+
+    form = AaguidListForm
+    list_display = ["name", "organization", "id"]
+    list_filter = ["organization"]
+    search_fields = ["name", "items__value", "items__description"]
+    fields = ["organization", "name", "description", "list_type", "known_authenticators"]
+    inlines = [AaguidItemInline]
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its items in save_related
+
+    def save_related(self, request, form, formsets, change):
+        descriptions = dict(known_authenticators())
+        items = [
+            (item.cleaned_data["value"], item.cleaned_data.get("description", ""))
+            for formset in formsets for item in formset.forms
+            if item.cleaned_data.get("value") and not formset._should_delete_form(item)
+        ] + [(aaguid, descriptions.get(aaguid, "")) for aaguid in form.cleaned_data["known_authenticators"]]
+        aaguid_list_save(acting_user=request.user, aaguid_list=form.instance, items=items,
+                         ip_address=request.META.get("REMOTE_ADDR"))
+        for formset in formsets:  # the admin's change message reads what formset.save() would set
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request, obj):
+        aaguid_list_delete(acting_user=request.user, aaguid_list=obj, ip_address=request.META.get("REMOTE_ADDR"))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["key", "name"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "kind", "provider_id"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["user__email"]
+    filter_horizontal = ["roles"]
+    autocomplete_fields = ["user"]
