@@ -21,8 +21,9 @@ PW = "correct-horse-battery"
 
 
 @pytest.fixture
-def setup(make_org, make_app, make_policy, make_user, make_member):
-    """An org enforcing MFA (totp, security key) with one app on /demo/a/ and a member."""
+def make_mfa_app(make_org, make_app, make_policy, make_user, make_member):
+    """Makes an org enforcing MFA (totp, security key), one app on /demo/a/ under one policy, and a member;
+    returns (org, app, policy, user)."""
 
     def build(org_fields=None, app_fields=None, policy_fields=None, email="u@example.test"):
         org = make_org(**{"mfa_required_for_all_apps": True, **(org_fields or {})})
@@ -50,8 +51,8 @@ def _verify(client, clock, otp):
     (["HWK"], False),            # values are case-sensitive
     ("hwk", False),              # a string instead of a list is rejected
 ])
-def test_amr_matching(client, clock, setup, amr, passes):
-    org, app, _, user = setup({"amr_matching_enabled": True, "amr_session_duration": "1h"})
+def test_amr_matching(client, clock, make_mfa_app, amr, passes):
+    org, app, _, user = make_mfa_app({"amr_matching_enabled": True, "amr_session_duration": "1h"})
     enroll_totp(user)
     simulate_oidc_sign_in(client, user, connection="corp", amr=amr, auth_time=clock.now.timestamp() - 60)
     response = client.get("/demo/a/")
@@ -63,22 +64,23 @@ def test_amr_matching(client, clock, setup, amr, passes):
         assert response["Location"].startswith(VERIFY)
 
 
-def test_amr_older_than_its_duration_prompts(client, clock, setup):
-    org, app, _, user = setup({"amr_matching_enabled": True, "amr_session_duration": "1h"})
+def test_amr_older_than_its_duration_prompts(client, clock, make_mfa_app):
+    org, app, _, user = make_mfa_app({"amr_matching_enabled": True, "amr_session_duration": "1h"})
     enroll_totp(user)
     simulate_oidc_sign_in(client, user, connection="corp", amr=["otp"], auth_time=clock.now.timestamp() - 3601)
     assert client.get("/demo/a/")["Location"].startswith(VERIFY)
 
 
-def test_amr_is_ignored_when_matching_is_off(client, clock, setup):
-    org, app, _, user = setup({"amr_matching_enabled": False})
+def test_amr_is_ignored_when_matching_is_off(client, clock, make_mfa_app):
+    org, app, _, user = make_mfa_app({"amr_matching_enabled": False})
     enroll_totp(user)
     simulate_oidc_sign_in(client, user, connection="corp", amr=["hwk"])
     assert client.get("/demo/a/")["Location"].startswith(VERIFY)
 
 
-def test_amr_duration_0m_counts_only_for_the_sign_ins_own_login_flow(client, clock, setup, make_app, make_policy):
-    org, app, _, user = setup({"amr_matching_enabled": True, "amr_session_duration": "0m"})
+def test_amr_duration_0m_counts_only_for_the_sign_ins_own_login_flow(client, clock, make_mfa_app, make_app,
+                                                                      make_policy):
+    org, app, _, user = make_mfa_app({"amr_matching_enabled": True, "amr_session_duration": "0m"})
     other = make_app(org, path_prefixes=["/demo/b/"])
     make_policy(org, apps=[other])
     enroll_totp(user)
@@ -112,8 +114,8 @@ def test_only_exempt_roles_pass_and_mixed_roles_get_mfa(client, clock, demo):
 
 
 # --------------------------------------------------------------------------- deny / bypass
-def test_deny_policy_shows_a_403_naming_the_rule(client, clock, setup):
-    org, app, policy, user = setup(policy_fields={"decision": c.DENY, "name": "Contractors out"})
+def test_deny_policy_shows_a_403_naming_the_rule(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app(policy_fields={"decision": c.DENY, "name": "Contractors out"})
     sign_in(client, user.email, PW)
     response = client.get("/demo/a/")
     assert response.status_code == 403
@@ -121,16 +123,16 @@ def test_deny_policy_shows_a_403_naming_the_rule(client, clock, setup):
     assert "What you can do" in response.content.decode()
 
 
-def test_no_matching_policy_is_refused(client, clock, setup):
-    org, app, policy, user = setup(policy_fields={"include": [{"selector": "email", "value": "x@example.test"}]})
+def test_no_matching_policy_is_refused(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app(policy_fields={"include": [{"selector": "email", "value": "x@example.test"}]})
     sign_in(client, user.email, PW)
     response = client.get("/demo/a/")
     assert response.status_code == 403
     assert "no policy" in response.content.decode()
 
 
-def test_bypass_policy_passes_without_mfa(client, clock, setup):
-    org, app, policy, user = setup(policy_fields={"decision": c.BYPASS})
+def test_bypass_policy_passes_without_mfa(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app(policy_fields={"decision": c.BYPASS})
     enroll_totp(user)
     sign_in(client, user.email, PW)
     response = client.get("/demo/a/")
@@ -138,17 +140,17 @@ def test_bypass_policy_passes_without_mfa(client, clock, setup):
     assert response.wsgi_request.access.decision.outcome == "bypass"
 
 
-def test_non_member_is_refused(client, clock, setup, make_user):
-    setup()
+def test_non_member_is_refused(client, clock, make_mfa_app, make_user):
+    make_mfa_app()
     make_user("stranger@example.test")
     sign_in(client, "stranger@example.test", PW)
     assert client.get("/demo/a/").status_code == 403
 
 
 # ------------------------------------------------------------------------------ auth_method
-def test_require_auth_method_refuses_a_sign_in_without_it(client, clock, setup):
+def test_require_auth_method_refuses_a_sign_in_without_it(client, clock, make_mfa_app):
     policy_fields = {"require": [{"selector": "auth_method", "value": "hwk"}], "mfa_mode": c.MODE_DISABLED}
-    org, app, policy, user = setup(policy_fields=policy_fields)
+    org, app, policy, user = make_mfa_app(policy_fields=policy_fields)
     simulate_oidc_sign_in(client, user, connection="corp", amr=["pwd"])
     response = client.get("/demo/a/")
     assert response.status_code == 403
@@ -159,8 +161,8 @@ def test_require_auth_method_refuses_a_sign_in_without_it(client, clock, setup):
 
 
 # ------------------------------------------------------------------ a method-specific policy
-def test_totp_verified_session_fails_a_keys_only_policy(client, clock, setup, make_app, make_policy):
-    org, app, _, user = setup()
+def test_totp_verified_session_fails_a_keys_only_policy(client, clock, make_mfa_app, make_app, make_policy):
+    org, app, _, user = make_mfa_app()
     keys_app = make_app(org, path_prefixes=["/demo/b/"])
     make_policy(org, apps=[keys_app], mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.SECURITY_KEY],
                 mfa_session_duration="1h")
@@ -183,8 +185,8 @@ def _pass_with_totp(client, clock, user):
     return authenticator, otp
 
 
-def test_configuration_change_revokes_app_sessions(client, clock, setup, django_capture_on_commit_callbacks):
-    org, app, policy, user = setup()
+def test_configuration_change_revokes_app_sessions(client, clock, make_mfa_app, django_capture_on_commit_callbacks):
+    org, app, policy, user = make_mfa_app()
     _pass_with_totp(client, clock, user)
     policy.decision = c.DENY
     with django_capture_on_commit_callbacks(execute=True):
@@ -192,8 +194,9 @@ def test_configuration_change_revokes_app_sessions(client, clock, setup, django_
     assert client.get("/demo/a/").status_code == 403
 
 
-def test_configuration_change_revokes_even_with_a_cold_cache(client, clock, setup, django_capture_on_commit_callbacks):
-    org, app, policy, user = setup()
+def test_configuration_change_revokes_even_with_a_cold_cache(client, clock, make_mfa_app,
+                                                             django_capture_on_commit_callbacks):
+    org, app, policy, user = make_mfa_app()
     _pass_with_totp(client, clock, user)
     policy.decision = c.DENY
     with django_capture_on_commit_callbacks(execute=True):
@@ -202,9 +205,9 @@ def test_configuration_change_revokes_even_with_a_cold_cache(client, clock, setu
     assert client.get("/demo/a/").status_code == 403
 
 
-def test_configuration_change_reruns_the_flow_which_may_pass_by_mfa_session(client, clock, setup,
-                                                                           django_capture_on_commit_callbacks):
-    org, app, policy, user = setup()
+def test_configuration_change_reruns_the_flow_which_may_pass_by_mfa_session(client, clock, make_mfa_app,
+                                                                            django_capture_on_commit_callbacks):
+    org, app, policy, user = make_mfa_app()
     _pass_with_totp(client, clock, user)
     app.name = "Renamed"
     with django_capture_on_commit_callbacks(execute=True):
@@ -224,8 +227,8 @@ def _remove(user, authenticator, run_on_commit):
         authenticator_remove(request=request, acting_user=user, authenticator_id=authenticator.pk)
 
 
-def test_removing_the_authenticator_revokes_the_app_session(client, clock, setup, run_on_commit):
-    org, app, policy, user = setup()
+def test_removing_the_authenticator_revokes_the_app_session(client, clock, make_mfa_app, run_on_commit):
+    org, app, policy, user = make_mfa_app()
     authenticator, _ = _pass_with_totp(client, clock, user)
     _remove(user, authenticator, run_on_commit)
     response = client.get("/demo/a/")
@@ -233,18 +236,18 @@ def test_removing_the_authenticator_revokes_the_app_session(client, clock, setup
     assert response["Location"].startswith("/AddMfaDevice?next=")  # nothing left: lockout recovery
 
 
-def test_removal_revokes_even_with_a_cold_cache(client, clock, setup, run_on_commit):
-    org, app, policy, user = setup()
+def test_removal_revokes_even_with_a_cold_cache(client, clock, make_mfa_app, run_on_commit):
+    org, app, policy, user = make_mfa_app()
     authenticator, _ = _pass_with_totp(client, clock, user)
     _remove(user, authenticator, run_on_commit)
     cache.clear()
     assert client.get("/demo/a/").status_code == 302
 
 
-def test_removing_any_authenticator_elsewhere_makes_this_browser_redo_mfa(client, clock, setup, run_on_commit):
+def test_removing_any_authenticator_elsewhere_makes_this_browser_redo_mfa(client, clock, make_mfa_app, run_on_commit):
     """SECURITY row 13: after an authenticator change, other sessions must complete MFA again —
     even when the removed authenticator is not the one this browser verified with."""
-    org, app, policy, user = setup()
+    org, app, policy, user = make_mfa_app()
     _pass_with_totp(client, clock, user)
     key = enroll_webauthn(user, FakeAuthenticator())
     _remove(user, key, run_on_commit)
@@ -252,10 +255,10 @@ def test_removing_any_authenticator_elsewhere_makes_this_browser_redo_mfa(client
     assert response.status_code == 302 and response["Location"].startswith("/mfa/verify/")
 
 
-def test_removal_in_one_browser_revokes_the_other_browsers_session(client, clock, setup, run_on_commit):
+def test_removal_in_one_browser_revokes_the_other_browsers_session(client, clock, make_mfa_app, run_on_commit):
     from django.test import Client
 
-    org, app, policy, user = setup()
+    org, app, policy, user = make_mfa_app()
     authenticator, otp = _pass_with_totp(client, clock, user)
     other = Client()
     sign_in(other, user.email, PW)
@@ -269,12 +272,12 @@ def test_removal_in_one_browser_revokes_the_other_browsers_session(client, clock
 
 
 def test_the_browser_that_removes_keeps_its_session_and_every_other_browser_redoes_mfa(
-        client, clock, setup, run_on_commit):
+        client, clock, make_mfa_app, run_on_commit):
     """SECURITY row 13 through the real pages: step up, remove a second device, keep going here;
     the user's other browser must complete MFA again."""
     from django.test import Client
 
-    org, app, policy, user = setup()
+    org, app, policy, user = make_mfa_app()
     _, otp = _pass_with_totp(client, clock, user)
     spare = enroll_webauthn(user, FakeAuthenticator())
     other = Client()
@@ -299,8 +302,8 @@ EVIL = ["//evil.com", "http:\\\\evil.com", "\njavascript:x", "http://testserver\
 
 
 @pytest.mark.parametrize("payload", EVIL)
-def test_sign_in_next_stays_on_site(client, clock, setup, payload):
-    org, app, policy, user = setup()
+def test_sign_in_next_stays_on_site(client, clock, make_mfa_app, payload):
+    org, app, policy, user = make_mfa_app()
     response = signin_form(client, user.email, PW, next_url=None) if False else client.post(
         "/accounts/login/", {"login": user.email, "password": PW, "next": payload})
     assert response.status_code == 302
@@ -309,8 +312,8 @@ def test_sign_in_next_stays_on_site(client, clock, setup, payload):
 
 
 @pytest.mark.parametrize("payload", EVIL)
-def test_challenge_next_stays_on_site(client, clock, setup, payload):
-    org, app, policy, user = setup()
+def test_challenge_next_stays_on_site(client, clock, make_mfa_app, payload):
+    org, app, policy, user = make_mfa_app()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     client.get("/demo/a/")
@@ -323,15 +326,15 @@ def test_challenge_next_stays_on_site(client, clock, setup, payload):
     assert response["Location"] == "/"
 
 
-def test_challenge_without_pending_ignores_an_evil_next(client, clock, setup):
-    org, app, policy, user = setup()
+def test_challenge_without_pending_ignores_an_evil_next(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app()
     sign_in(client, user.email, PW)
     response = client.get(f"{VERIFY}?next=//evil.com")
     assert response.status_code == 302 and response["Location"] == "/"
 
 
-def test_app_covering_everything_never_redirects_off_site_after_mfa(client, clock, setup):
-    org, app, policy, user = setup(app_fields={"path_prefixes": ["/"]})
+def test_app_covering_everything_never_redirects_off_site_after_mfa(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app(app_fields={"path_prefixes": ["/"]})
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     response = client.get("/x", PATH_INFO="//evil.com/")  # the client would parse //evil.com as a host
@@ -340,16 +343,16 @@ def test_app_covering_everything_never_redirects_off_site_after_mfa(client, cloc
     assert done["Location"] == "/"
 
 
-def test_anonymous_user_goes_to_sign_in_with_next(client, clock, setup):
-    setup()
+def test_anonymous_user_goes_to_sign_in_with_next(client, clock, make_mfa_app):
+    make_mfa_app()
     response = client.get("/demo/a/?x=1")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/demo/a/%3Fx%3D1"
 
 
 # ----------------------------------------------------------------------------- throttling
-def test_wrong_totp_codes_are_throttled(client, clock, setup):
-    org, app, policy, user = setup()
+def test_wrong_totp_codes_are_throttled(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     client.get("/demo/a/")
@@ -365,8 +368,8 @@ def test_wrong_totp_codes_are_throttled(client, clock, setup):
     assert client.post(VERIFY, {"code": code_at(otp)}).status_code == 302
 
 
-def test_a_totp_code_is_accepted_once(client, clock, setup, make_app, make_policy):
-    org, app, policy, user = setup()
+def test_a_totp_code_is_accepted_once(client, clock, make_mfa_app, make_app, make_policy):
+    org, app, policy, user = make_mfa_app()
     other = make_app(org, path_prefixes=["/demo/b/"])
     make_policy(org, apps=[other], mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.TOTP],
                 mfa_session_duration="0m")
@@ -381,8 +384,8 @@ def test_a_totp_code_is_accepted_once(client, clock, setup, make_app, make_polic
 
 
 # ---------------------------------------------------------------------------- the hot path
-def test_live_app_session_costs_no_query_beyond_session_and_user(client, clock, setup):
-    org, app, policy, user = setup()
+def test_live_app_session_costs_no_query_beyond_session_and_user(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app()
     _pass_with_totp(client, clock, user)
     with CaptureQueriesContext(db_connection) as queries:
         assert client.get("/demo/a/").status_code == 200
@@ -391,9 +394,9 @@ def test_live_app_session_costs_no_query_beyond_session_and_user(client, clock, 
     assert "mfa_policies" not in tables and "enrollment" not in tables
 
 
-def test_login_flow_query_count_does_not_grow_with_policies(client, clock, setup, make_policy, make_user,
+def test_login_flow_query_count_does_not_grow_with_policies(client, clock, make_mfa_app, make_policy, make_user,
                                                             make_member):
-    org, app, policy, user = setup()
+    org, app, policy, user = make_mfa_app()
     sign_in(client, user.email, PW)
 
     def flow_queries():
@@ -457,8 +460,8 @@ ALLOW_LIST = ("/", "/AddMfaDevice")
 ALLOW_PREFIXES = ("/AddMfaDevice/", "/account/", "/accounts/", "/mfa/", "/static/", "/.well-known/", "/client/v4/")
 
 
-def test_every_url_with_a_password_only_session_redirects_to_mfa(client, clock, setup):
-    org, app, policy, user = setup(app_fields={"path_prefixes": ["/"]})
+def test_every_url_with_a_password_only_session_redirects_to_mfa(client, clock, make_mfa_app):
+    org, app, policy, user = make_mfa_app(app_fields={"path_prefixes": ["/"]})
     user.is_staff = user.is_superuser = True
     user.save()
     enroll_totp(user)

@@ -49,8 +49,9 @@ def _webauthn_settings(settings):
 
 
 @pytest.fixture
-def setup(make_org, make_app, make_policy, make_user, make_member):
-    """An org requiring MFA (every kind allowed) with one app on /demo/a/; returns (org, app, user)."""
+def make_mfa_app_all_kinds(make_org, make_app, make_policy, make_user, make_member):
+    """Makes an org requiring MFA (every kind allowed), one app on /demo/a/ under one policy, and a member;
+    returns (org, app, user)."""
 
     def build(email="u@example.test", app_fields=None, policy_fields=None):
         org = make_org(mfa_required_for_all_apps=True, allowed_authenticators=ALL_KINDS)
@@ -85,8 +86,8 @@ def _wa_assert(client, fake, kind=c.SECURITY_KEY, **changes):
 
 # ------------------------------------------------------------------- row 3: 100 failures
 def test_row3_hundred_failures_mixing_totp_and_webauthn_at_the_challenge_lock_the_right_code_out(
-        client, clock, setup):
-    _, _, user = setup()
+        client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     fake = FakeAuthenticator()
     enroll_webauthn(user, fake)
@@ -128,8 +129,8 @@ def test_row3_a_success_resets_the_consecutive_count(make_user, clock):
 
 
 # ---------------------------------------------------------------- row 4: keyed on the account
-def test_row4_rotating_remote_addr_and_x_forwarded_for_does_not_unlock(client, clock, setup):
-    _, _, user = setup()
+def test_row4_rotating_remote_addr_and_x_forwarded_for_does_not_unlock(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     _challenge(client)
@@ -145,8 +146,8 @@ def test_row4_rotating_remote_addr_and_x_forwarded_for_does_not_unlock(client, c
     assert other_browser.post(VERIFY, {"code": code_at(otp)}).status_code == 400
 
 
-def test_row4_user_bs_failures_leave_a_untouched(client, clock, setup, make_user, make_member):
-    org, _, alice = setup("alice@example.test")
+def test_row4_user_bs_failures_leave_a_untouched(client, clock, make_mfa_app_all_kinds, make_user, make_member):
+    org, _, alice = make_mfa_app_all_kinds("alice@example.test")
     bob = make_user("bob@example.test")
     make_member(bob, org)
     _, alice_otp = enroll_totp(alice)
@@ -165,8 +166,8 @@ def test_row4_user_bs_failures_leave_a_untouched(client, clock, setup, make_user
 
 # ------------------------------------------------------------ row 5: ±1 step, server clock
 @pytest.mark.parametrize("steps", [-2, 2, -3, 3])
-def test_row5_a_client_sent_time_cannot_widen_the_window(client, clock, setup, steps):
-    _, _, user = setup()
+def test_row5_a_client_sent_time_cannot_widen_the_window(client, clock, make_mfa_app_all_kinds, steps):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     clock.set(clock.now.replace(second=15))  # mid-step
     sign_in(client, user.email, PW)
@@ -191,8 +192,8 @@ def test_row6_secrets_are_160_bits_and_never_repeat():
     assert all(len(bytes.fromhex(s)) >= 20 for s in secrets_)
 
 
-def test_row6_each_enrollment_stores_its_own_secret(clock, setup, make_user, make_member):
-    org, _, first = setup()
+def test_row6_each_enrollment_stores_its_own_secret(clock, make_mfa_app_all_kinds, make_user, make_member):
+    org, _, first = make_mfa_app_all_kinds()
     second = make_user()
     make_member(second, org)
     for user in (first, second):
@@ -206,10 +207,10 @@ def test_row6_each_enrollment_stores_its_own_secret(clock, setup, make_user, mak
     assert len(keys) == 2 and keys[0] != keys[1]
 
 
-def test_row6_an_unconfirmed_setup_never_satisfies_mfa(client, clock, setup):
+def test_row6_an_unconfirmed_setup_never_satisfies_mfa(client, clock, make_mfa_app_all_kinds):
     import pyotp
 
-    _, _, user = setup()
+    _, _, user = make_mfa_app_all_kinds()
     sign_in(client, user.email, PW)
     client.get("/account/mfa-devices/add/totp/")  # the secret is shown but never proven
     otp = pyotp.TOTP(totp.base32_secret(client.session[PENDING_TOTP_KEY]))
@@ -226,10 +227,10 @@ def test_row6_an_unconfirmed_setup_never_satisfies_mfa(client, clock, setup):
     assert refused.value.code == "no_device"
 
 
-def test_row6_the_secret_is_never_shown_again_after_enrollment(client, clock, setup):
+def test_row6_the_secret_is_never_shown_again_after_enrollment(client, clock, make_mfa_app_all_kinds):
     import pyotp
 
-    _, _, user = setup()
+    _, _, user = make_mfa_app_all_kinds()
     client.force_login(user)
     client.get("/account/mfa-devices/add/totp/")
     key_hex = client.session[PENDING_TOTP_KEY]
@@ -247,8 +248,8 @@ def test_row6_the_secret_is_never_shown_again_after_enrollment(client, clock, se
 
 
 # ------------------------------------------------------- row 11: an older password-only session
-def test_row11_an_older_session_that_passed_mfa_cannot_remove_or_add(client, clock, setup):
-    _, _, user = setup()
+def test_row11_an_older_session_that_passed_mfa_cannot_remove_or_add(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     authenticator, otp = enroll_totp(user)
     key = enroll_webauthn(user, FakeAuthenticator())
     sign_in(client, user.email, PW)
@@ -264,8 +265,8 @@ def test_row11_an_older_session_that_passed_mfa_cannot_remove_or_add(client, clo
     assert Authenticator.objects.filter(user=user).count() == 2
 
 
-def test_row11_a_step_up_from_yesterday_does_not_count(client, clock, setup):
-    _, _, user = setup()
+def test_row11_a_step_up_from_yesterday_does_not_count(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     authenticator, otp = enroll_totp(user)
     client.force_login(user)
     assert client.post(STEP_UP, {"code": code_at(otp)}).status_code == 302
@@ -276,8 +277,8 @@ def test_row11_a_step_up_from_yesterday_does_not_count(client, clock, setup):
 
 
 # ------------------------------------------------------------- row 12: session key rotation
-def test_row12_webauthn_mfa_success_rotates_the_session_key(client, clock, setup):
-    _, _, user = setup()
+def test_row12_webauthn_mfa_success_rotates_the_session_key(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     fake = FakeAuthenticator()
     enroll_webauthn(user, fake)
     sign_in(client, user.email, PW)
@@ -289,8 +290,8 @@ def test_row12_webauthn_mfa_success_rotates_the_session_key(client, clock, setup
     assert client.get(APP).status_code == 200
 
 
-def test_row12_webauthn_step_up_rotates_the_session_key(client, clock, setup):
-    _, _, user = setup()
+def test_row12_webauthn_step_up_rotates_the_session_key(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     fake = FakeAuthenticator()
     enroll_webauthn(user, fake)
     client.force_login(user)
@@ -301,9 +302,9 @@ def test_row12_webauthn_step_up_rotates_the_session_key(client, clock, setup):
     assert client.get("/AddMfaDevice").status_code == 200
 
 
-def test_row12_the_old_session_key_is_dead_after_mfa(client, clock, setup):
+def test_row12_the_old_session_key_is_dead_after_mfa(client, clock, make_mfa_app_all_kinds):
     """A fixated or stolen pre-MFA session cookie gets nothing from the victim's MFA."""
-    _, _, user = setup()
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     _challenge(client)
@@ -352,8 +353,8 @@ def test_row16_every_admin_page_and_method_needs_mfa_in_the_demo_configuration(c
 
 # ------------------------------------------------------------- row 22: every `next` consumer
 @pytest.mark.parametrize("payload", EVIL)
-def test_row22_step_up_next_stays_on_site(client, clock, setup, payload):
-    _, _, user = setup()
+def test_row22_step_up_next_stays_on_site(client, clock, make_mfa_app_all_kinds, payload):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     fake = FakeAuthenticator()
     enroll_webauthn(user, fake)
@@ -368,8 +369,8 @@ def test_row22_step_up_next_stays_on_site(client, clock, setup, payload):
 
 
 @pytest.mark.parametrize("payload", EVIL)
-def test_row22_enrollment_next_stays_on_site(client, clock, setup, payload):
-    _, _, user = setup()
+def test_row22_enrollment_next_stays_on_site(client, clock, make_mfa_app_all_kinds, payload):
+    _, _, user = make_mfa_app_all_kinds()
     client.force_login(user)
     page = client.get("/AddMfaDevice", {"next": payload})
     assert page.status_code == 200
@@ -383,16 +384,16 @@ def test_row22_enrollment_next_stays_on_site(client, clock, setup, payload):
 
 
 @pytest.mark.parametrize("payload", EVIL)
-def test_row22_the_login_page_next_stays_on_site(client, clock, setup, payload):
-    _, _, user = setup()
+def test_row22_the_login_page_next_stays_on_site(client, clock, make_mfa_app_all_kinds, payload):
+    _, _, user = make_mfa_app_all_kinds()
     response = client.post(f"/accounts/login/?next={payload}", {"login": user.email, "password": PW})
     assert response.status_code == 302
     assert response["Location"].startswith("/") and not response["Location"].startswith("//")
     assert "evil" not in response["Location"]
 
 
-def test_row22_a_webauthn_challenge_success_goes_to_the_pending_app_only(client, clock, setup):
-    _, _, user = setup()
+def test_row22_a_webauthn_challenge_success_goes_to_the_pending_app_only(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     fake = FakeAuthenticator()
     enroll_webauthn(user, fake)
     sign_in(client, user.email, PW)
@@ -407,9 +408,9 @@ def test_row22_a_webauthn_challenge_success_goes_to_the_pending_app_only(client,
 
 
 # ------------------------------------------------------ row 23: the pending-MFA session
-def test_row23_no_session_value_holds_the_password_while_mfa_is_pending(client, clock, setup):
+def test_row23_no_session_value_holds_the_password_while_mfa_is_pending(client, clock, make_mfa_app_all_kinds):
     password = "An-Unmistakable-Passw0rd!"
-    _, _, user = setup()
+    _, _, user = make_mfa_app_all_kinds()
     user.set_password(password)
     user.save()
     enroll_totp(user)
@@ -423,8 +424,9 @@ def test_row23_no_session_value_holds_the_password_while_mfa_is_pending(client, 
     assert password not in json.dumps(raw.get_decoded(), default=str) and password not in raw.session_data
 
 
-def test_row23_a_pending_login_older_than_ten_minutes_restarts_even_with_a_valid_code(client, clock, setup):
-    _, _, user = setup()
+def test_row23_a_pending_login_older_than_ten_minutes_restarts_even_with_a_valid_code(client, clock,
+                                                                                       make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     _challenge(client)
@@ -436,8 +438,8 @@ def test_row23_a_pending_login_older_than_ten_minutes_restarts_even_with_a_valid
     assert client.post(VERIFY, {"code": code_at(otp)})["Location"] == APP  # the unused code works now
 
 
-def test_row23_logout_clears_the_pending_login(client, clock, setup):
-    _, _, user = setup()
+def test_row23_logout_clears_the_pending_login(client, clock, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     _, otp = enroll_totp(user)
     sign_in(client, user.email, PW)
     _challenge(client)
@@ -452,9 +454,10 @@ def test_row23_logout_clears_the_pending_login(client, clock, setup):
 
 # ---------------------------------------------------------- row 24: biometrics need UV
 @pytest.fixture
-def biometrics_user(setup):
-    _, _, user = setup(policy_fields={"mfa_mode": c.MODE_CUSTOM, "mfa_allowed_authenticators": [c.BIOMETRICS],
-                                      "mfa_session_duration": "1h"})
+def biometrics_user(make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds(policy_fields={"mfa_mode": c.MODE_CUSTOM,
+                                                       "mfa_allowed_authenticators": [c.BIOMETRICS],
+                                                       "mfa_session_duration": "1h"})
     fake = FakeAuthenticator(attachment="platform", transports=["internal"])
     enroll_webauthn(user, fake, kind=c.BIOMETRICS)
     return user, fake
@@ -573,8 +576,8 @@ def test_webauthn_an_assertion_of_type_create_is_refused(make_user, clock):
 
 # -------------------------------------------------------------- WebAuthn registration steps
 @pytest.fixture
-def enroller(client, setup):
-    _, _, user = setup()
+def enroller(client, make_mfa_app_all_kinds):
+    _, _, user = make_mfa_app_all_kinds()
     client.force_login(user)
     return client, user
 

@@ -6,8 +6,9 @@ import pytest
 
 
 @pytest.fixture
-def admin_client(client, demo, clock):
-    """admin@demo.test signed in through allauth, past the Admin console's MFA with a TOTP code."""
+def demo_admin_client(client, demo, clock):
+    """A client signed in as the demo's admin@demo.test through allauth, past the Admin console's MFA with a
+    TOTP code (named apart from pytest-django's admin_client, a force-logged-in superuser)."""
     from accounts.models import User
     from tests.support.authenticators import code_at, enroll_totp
 

@@ -21,18 +21,18 @@ def test_non_admins_are_refused_the_admin_console(client, demo, clock):
     assert "no policy of application “Admin console” matches" in response.content.decode()
 
 
-def test_turning_off_independent_mfa_with_custom_policies_is_refused_in_the_admin(admin_client, demo):
-    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
-                                 org_form(demo, allowed_authenticators=[], mfa_required_for_all_apps=""))
+def test_turning_off_independent_mfa_with_custom_policies_is_refused_in_the_admin(demo_admin_client, demo):
+    response = demo_admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                      org_form(demo, allowed_authenticators=[], mfa_required_for_all_apps=""))
     assert response.status_code == 200
     assert "policy “Policy 1”" in response.content.decode()
     assert Organization.objects.get(pk=demo.pk).allowed_authenticators == ["totp", "security_key"]
 
 
-def test_an_admin_change_is_audited_with_the_actor_and_revokes_app_sessions(admin_client, demo):
+def test_an_admin_change_is_audited_with_the_actor_and_revokes_app_sessions(demo_admin_client, demo):
     versions = dict(Application.objects.values_list("name", "config_version"))
-    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
-                                 org_form(demo, session_duration="12h"), REMOTE_ADDR="198.51.100.7")
+    response = demo_admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                      org_form(demo, session_duration="12h"), REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 302, response.content.decode()[:2000]
     event = AuditEvent.objects.get(action="organization.update")
     assert event.actor.email == "admin@demo.test" and event.ip_address == "198.51.100.7"
@@ -41,26 +41,27 @@ def test_an_admin_change_is_audited_with_the_actor_and_revokes_app_sessions(admi
         assert version == versions[name] + 1
 
 
-def test_a_bad_duration_is_shown_next_to_its_field(admin_client, demo):
-    response = admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
-                                 org_form(demo, session_duration="2 days"))
+def test_a_bad_duration_is_shown_next_to_its_field(demo_admin_client, demo):
+    response = demo_admin_client.post(f"/admin/mfa_policies/organization/{demo.pk}/change/",
+                                      org_form(demo, session_duration="2 days"))
     assert response.status_code == 200
     assert "session_duration: “2 days” is not a duration" in response.content.decode()
 
 
-def test_the_policy_tester_explains_a_decision(admin_client, demo):
+def test_the_policy_tester_explains_a_decision(demo_admin_client, demo):
     app = Application.objects.get(name="Application A")
-    response = admin_client.get("/admin/mfa_policies/application/policy-tester/",
-                                {"email": "p1@demo.test", "application": app.pk, "connection": "password", "amr": ""})
+    response = demo_admin_client.get("/admin/mfa_policies/application/policy-tester/",
+                                     {"email": "p1@demo.test", "application": app.pk, "connection": "password",
+                                      "amr": ""})
     body = response.content.decode()
     assert response.status_code == 200
     assert "allowed with MFA (Security key, every 1h)" in body
     assert "policy “Policy 1” (allow) matches" in body
 
 
-def test_the_policy_tester_names_bad_input_next_to_the_field(admin_client, demo):
-    response = admin_client.get("/admin/mfa_policies/application/policy-tester/",
-                                {"email": "ghost@demo.test", "application": "999999", "connection": "nope"})
+def test_the_policy_tester_names_bad_input_next_to_the_field(demo_admin_client, demo):
+    response = demo_admin_client.get("/admin/mfa_policies/application/policy-tester/",
+                                     {"email": "ghost@demo.test", "application": "999999", "connection": "nope"})
     body = response.content.decode()
     assert response.status_code == 200
     assert "There is no user with email ghost@demo.test." in body
@@ -68,9 +69,9 @@ def test_the_policy_tester_names_bad_input_next_to_the_field(admin_client, demo)
     assert "policy-tester-result" not in body
 
 
-def test_the_policy_tester_is_for_staff_only(admin_client, demo):
+def test_the_policy_tester_is_for_staff_only(demo_admin_client, demo):
     from accounts.models import User
 
     User.objects.filter(email="admin@demo.test").update(is_staff=False, is_superuser=False)
-    response = admin_client.get("/admin/mfa_policies/application/policy-tester/")
+    response = demo_admin_client.get("/admin/mfa_policies/application/policy-tester/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]

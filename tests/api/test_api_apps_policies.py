@@ -13,10 +13,10 @@ EVERYONE = [{"selector": "everyone", "value": ""}]
 
 
 @pytest.fixture
-def mfa_on(org):
-    org.allowed_authenticators = [c.TOTP, c.SECURITY_KEY]
-    org.save()
-    return org
+def mfa_on(api_org):
+    api_org.allowed_authenticators = [c.TOTP, c.SECURITY_KEY]
+    api_org.save()
+    return api_org
 
 
 def test_policy_crud_with_each_mfa_mode(api, mfa_on):
@@ -70,7 +70,7 @@ def test_app_crud_with_attached_policies_revokes_sessions(api, mfa_on, make_poli
     assert AuditEvent.objects.filter(action="application.delete").exists()
 
 
-def test_custom_mfa_while_the_organization_has_it_off_is_refused(api, org):
+def test_custom_mfa_while_the_organization_has_it_off_is_refused(api, api_org):
     before = db_state()
     status, payload = api.post("access/apps", {"name": "A", "mfa_config": {"allowed_authenticators": ["totp"],
                                                                            "session_duration": "1h"}})

@@ -12,16 +12,16 @@ YUBIKEY = "8c39ee867f9a4a959ba3f6b097e5c2ee"
 OTHER = "ee882879721c491397753dfcce97072a"
 
 
-def test_create_with_the_seed_body_returns_the_id_and_items(api, org, admin_user):
+def test_create_with_the_seed_body_returns_the_id_and_items(api, api_org, api_admin):
     status, payload = api.post("gateway/lists", raw=CREATE_LIST)
     assert status == 200, payload
     result = payload["result"]
     obj = AaguidList.objects.get(pk=result["id"])
-    assert obj.organization == org and result["type"] == "AAGUID" and result["count"] == 1
+    assert obj.organization == api_org and result["type"] == "AAGUID" and result["count"] == 1
     assert result["items"] == [{"value": YUBIKEY,
                                 "description": "YubiKey Bio Series - FIDO Edition (Enterprise Profile)"}]
     event = AuditEvent.objects.get(action="aaguidlist.create")
-    assert event.actor == admin_user and event.object_id == result["id"]
+    assert event.actor == api_admin and event.object_id == result["id"]
     assert api.get("gateway/lists")[1]["result"][0]["id"] == result["id"]
     assert api.get(f"gateway/lists/{result['id']}")[1]["result"] == result
 

@@ -15,7 +15,7 @@ from tests.support.api import (AMR_MATCHING, ASSIGN_LIST, CREATE_LIST, SEED_DOMA
                                messages)
 
 
-def test_get_returns_the_seed_shape(api, org):
+def test_get_returns_the_seed_shape(api, api_org):
     status, payload = api.get("access/organizations")
     assert status == 200 and payload["success"] and payload["errors"] == []
     assert payload["result"]["name"] == "Your Team Name"
@@ -28,32 +28,32 @@ def test_get_returns_the_seed_shape(api, org):
     assert payload["result"]["mfa_exempt_roles"] == [] and payload["result"]["mfa_exempt_connections"] == []
 
 
-def test_turn_on_independent_mfa_with_the_seed_body(api, org, admin_user):
+def test_turn_on_independent_mfa_with_the_seed_body(api, api_org, api_admin):
     status, payload = api.put("access/organizations", raw=TURN_ON)
     assert status == 200, payload
-    org.refresh_from_db()
-    assert org.allowed_authenticators == [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]
-    assert org.session_duration == "24h" and org.mfa_required_for_all_apps is False
+    api_org.refresh_from_db()
+    assert api_org.allowed_authenticators == [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]
+    assert api_org.session_duration == "24h" and api_org.mfa_required_for_all_apps is False
     event = AuditEvent.objects.get(action="organization.update")
-    assert event.actor == admin_user and event.after["allowed_authenticators"] == [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]
+    assert event.actor == api_admin and event.after["allowed_authenticators"] == [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]
     assert payload["result"]["mfa_config"]["allowed_authenticators"] == ["totp", "security_key", "biometrics"]
 
 
-def test_assign_an_aaguid_list_with_the_id_from_post(api, org):
+def test_assign_an_aaguid_list_with_the_id_from_post(api, api_org):
     api.put("access/organizations", raw=TURN_ON)
     status, created = api.post("gateway/lists", raw=CREATE_LIST)
     assert status == 200, created
     list_id = created["result"]["id"]
     status, payload = api.put("access/organizations", raw=ASSIGN_LIST.replace("05ddacda-5131-41ab-9eeb-6763f8dce3be", list_id))
     assert status == 200, payload
-    org.refresh_from_db()
-    assert str(org.required_aaguids_id) == list_id
+    api_org.refresh_from_db()
+    assert str(api_org.required_aaguids_id) == list_id
     assert payload["result"]["mfa_config"]["required_aaguids"] == list_id
     # "To remove the restriction, set required_aaguids to null."
     body = json.loads(ASSIGN_LIST)
     body["mfa_config"]["required_aaguids"] = None
     status, payload = api.put("access/organizations", body)
-    assert status == 200 and Organization.objects.get(pk=org.pk).required_aaguids_id is None
+    assert status == 200 and Organization.objects.get(pk=api_org.pk).required_aaguids_id is None
 
 
 def test_the_seeds_placeholder_list_id_is_not_in_this_account(api):
@@ -64,14 +64,14 @@ def test_the_seeds_placeholder_list_id_is_not_in_this_account(api):
     assert db_state() == before
 
 
-def test_use_identity_provider_mfa_with_the_seed_body(api, org):
+def test_use_identity_provider_mfa_with_the_seed_body(api, api_org):
     status, payload = api.put("access/organizations", raw=AMR_MATCHING)
     assert status == 200, payload
-    org.refresh_from_db()
-    assert org.amr_matching_enabled is True and org.amr_session_duration == "1h"
+    api_org.refresh_from_db()
+    assert api_org.amr_matching_enabled is True and api_org.amr_session_duration == "1h"
 
 
-def test_amr_matching_with_an_aaguid_list_is_refused_naming_the_field(api, org):
+def test_amr_matching_with_an_aaguid_list_is_refused_naming_the_field(api, api_org):
     api.put("access/organizations", raw=TURN_ON)
     list_id = api.post("gateway/lists", raw=CREATE_LIST)[1]["result"]["id"]
     api.put("access/organizations", raw=ASSIGN_LIST.replace("05ddacda-5131-41ab-9eeb-6763f8dce3be", list_id))
@@ -84,11 +84,12 @@ def test_amr_matching_with_an_aaguid_list_is_refused_naming_the_field(api, org):
     assert db_state() == before
 
 
-def test_turn_off_is_refused_while_custom_apps_or_policies_exist_naming_them(api, org, make_app, make_policy):
+def test_turn_off_is_refused_while_custom_apps_or_policies_exist_naming_them(api, api_org, make_app, make_policy):
     api.put("access/organizations", raw=TURN_ON)
-    org.refresh_from_db()
-    make_app(org, "Payroll", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.TOTP], mfa_session_duration="1h")
-    make_policy(org, "Admins", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.TOTP], mfa_session_duration="1h")
+    api_org.refresh_from_db()
+    make_app(api_org, "Payroll", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.TOTP], mfa_session_duration="1h")
+    make_policy(api_org, "Admins", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[c.TOTP],
+                mfa_session_duration="1h")
     before = db_state()
     status, payload = api.put("access/organizations", raw=TURN_OFF)
     assert status == 400
@@ -98,15 +99,15 @@ def test_turn_off_is_refused_while_custom_apps_or_policies_exist_naming_them(api
     assert db_state() == before
 
 
-def test_turn_off_with_the_seed_body(api, org):
+def test_turn_off_with_the_seed_body(api, api_org):
     api.put("access/organizations", raw=TURN_ON)
     status, payload = api.put("access/organizations", raw=TURN_OFF)
     assert status == 200, payload
-    org.refresh_from_db()
-    assert org.allowed_authenticators == [] and not org.independent_mfa_enabled
+    api_org.refresh_from_db()
+    assert api_org.allowed_authenticators == [] and not api_org.independent_mfa_enabled
 
 
-def test_put_replaces_the_whole_object_omitted_fields_return_to_defaults(api, org, make_role, make_connection):
+def test_put_replaces_the_whole_object_omitted_fields_return_to_defaults(api, api_org, make_role, make_connection):
     make_role("contractor")
     make_connection("okta", kind=c.CONNECTION_OIDC)
     full = {
@@ -124,13 +125,13 @@ def test_put_replaces_the_whole_object_omitted_fields_return_to_defaults(api, or
     assert AuditEvent.objects.count() == audits
     status, payload = api.put("access/organizations", {"name": "Your Team Name", "mfa_config": {"allowed_authenticators": ["totp"]}})
     assert status == 200, payload
-    org.refresh_from_db()
-    assert org.auth_domain == "" and org.session_duration == "24h" and org.amr_matching_enabled is False
-    assert org.amr_session_duration == "24h" and org.mfa_required_for_all_apps is False
-    assert not org.exempt_roles.exists() and not org.exempt_connections.exists()
+    api_org.refresh_from_db()
+    assert api_org.auth_domain == "" and api_org.session_duration == "24h" and api_org.amr_matching_enabled is False
+    assert api_org.amr_session_duration == "24h" and api_org.mfa_required_for_all_apps is False
+    assert not api_org.exempt_roles.exists() and not api_org.exempt_connections.exists()
 
 
-def test_exempt_roles_and_connections_by_key(api, org, make_role, make_connection):
+def test_exempt_roles_and_connections_by_key(api, api_org, make_role, make_connection):
     make_role("contractor")
     make_connection("okta", kind=c.CONNECTION_OIDC)
     make_connection("password")
@@ -145,8 +146,8 @@ def test_exempt_roles_and_connections_by_key(api, org, make_role, make_connectio
     assert db_state() == before
 
 
-def test_an_api_change_revokes_app_sessions(api, org, make_app):
-    app = make_app(org)
+def test_an_api_change_revokes_app_sessions(api, api_org, make_app):
+    app = make_app(api_org)
     api.put("access/organizations", raw=TURN_ON)
     assert Application.objects.get(pk=app.pk).config_version > app.config_version
 

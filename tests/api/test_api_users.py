@@ -22,9 +22,9 @@ def security_key(user, name="YubiKey", aaguid=YUBIKEY):
         aaguid=aaguid, created_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
 
 
-def test_users_lists_members_with_their_device_count(api, org, make_user, make_member, make_org):
+def test_users_lists_members_with_their_device_count(api, api_org, make_user, make_member, make_org):
     alice, outsider = make_user("alice@x.test", name="Alice"), make_user("out@x.test")
-    make_member(alice, org)
+    make_member(alice, api_org)
     make_member(outsider, make_org("Other"))
     security_key(alice)
     security_key(alice, "Spare")
@@ -34,9 +34,9 @@ def test_users_lists_members_with_their_device_count(api, org, make_user, make_m
                                   "mfa_authenticator_count": 2}]
 
 
-def test_a_users_devices(api, org, make_user, make_member):
+def test_a_users_devices(api, api_org, make_user, make_member):
     alice = make_user()
-    make_member(alice, org)
+    make_member(alice, api_org)
     key = security_key(alice)
     status, payload = api.get(f"access/users/{alice.pk}/mfa_authenticators")
     assert status == 200
@@ -46,34 +46,34 @@ def test_a_users_devices(api, org, make_user, make_member):
     assert "authenticator_name" in device
 
 
-def test_delete_a_user_authenticator_as_the_seed_does(api, org, make_user, make_member, admin_user):
+def test_delete_a_user_authenticator_as_the_seed_does(api, api_org, make_user, make_member, api_admin):
     alice = make_user()
-    make_member(alice, org)
+    make_member(alice, api_org)
     key, spare = security_key(alice), security_key(alice, "Spare")
     status, payload = api.delete(f"access/users/{alice.pk}/mfa_authenticators/{key.pk}")
     assert status == 200 and payload["result"] == {"id": str(key.pk)}
     assert list(Authenticator.objects.filter(user=alice)) == [spare]
     event = AuditEvent.objects.get(action="authenticator.deleted_by_admin")
-    assert event.actor == admin_user and event.subject_user == alice
+    assert event.actor == api_admin and event.subject_user == alice
     alice.refresh_from_db()
     assert alice.mfa_generation > 1  # the removal signal revoked the owner's sessions
 
 
-def test_delete_refused_without_the_admin_permission(client, org, make_user, make_member, make_token):
+def test_delete_refused_without_the_admin_permission(client, api_org, make_user, make_member, make_token):
     staff = make_user("staff@x.test", is_staff=True)
-    _, plaintext = make_token(org, scopes=[s.USERS_REVOKE], owner=staff)
+    _, plaintext = make_token(api_org, scopes=[s.USERS_REVOKE], owner=staff)
     alice = make_user()
-    make_member(alice, org)
+    make_member(alice, api_org)
     key = security_key(alice)
     before = db_state()
-    status, payload = ApiClient(client, org.account_id, plaintext).delete(
+    status, payload = ApiClient(client, api_org.account_id, plaintext).delete(
         f"access/users/{alice.pk}/mfa_authenticators/{key.pk}")
     assert status == 403 and db_state() == before
 
 
-def test_users_and_devices_outside_the_account_are_404(api, org, make_user, make_member, make_org):
+def test_users_and_devices_outside_the_account_are_404(api, api_org, make_user, make_member, make_org):
     alice, outsider = make_user(), make_user()
-    make_member(alice, org)
+    make_member(alice, api_org)
     make_member(outsider, make_org("Other"))
     theirs, mine = security_key(outsider), security_key(alice)
     before = db_state()

@@ -138,9 +138,9 @@ def test_malformed_json_is_a_clear_error_never_a_500(client, member, clock, body
     assert not Authenticator.objects.exists()
 
 
-def test_a_credential_registered_to_another_user_is_refused(client, member, make_user, make_member, org, clock):
+def test_a_credential_registered_to_another_user_is_refused(client, member, make_user, make_member, member_org, clock):
     other = make_user()
-    make_member(other, org)
+    make_member(other, member_org)
     fake = FakeAuthenticator()
     enroll_webauthn(other, fake)
     client.force_login(member)
@@ -184,70 +184,71 @@ def _restrict(org, *aaguids, name="Approved keys"):
     return lst
 
 
-def test_with_a_list_direct_attestation_is_requested(client, member, org, clock):
-    _restrict(org, CHROMIUM_AAGUID)
+def test_with_a_list_direct_attestation_is_requested(client, member, member_org, clock):
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     assert _options(client)["attestation"] == "direct"
 
 
-def test_an_all_zero_aaguid_is_refused_while_a_list_applies(client, member, org, clock):
-    _restrict(org, CHROMIUM_AAGUID)
+def test_an_all_zero_aaguid_is_refused_while_a_list_applies(client, member, member_org, clock):
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     _refused(_verify(client, FakeAuthenticator().register(_options(client), origin=ORIGIN, aaguid="0" * 32)),
              "does not identify its model")
     assert not Authenticator.objects.exists()
 
 
-def test_an_aaguid_off_the_list_is_refused(client, member, org, clock, settings):
+def test_an_aaguid_off_the_list_is_refused(client, member, member_org, clock, settings):
     authority = AttestationAuthority()
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [authority.pem]
-    _restrict(org, YUBIKEY_5_AAGUID)
+    _restrict(member_org, YUBIKEY_5_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(authority=authority)
     _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")), "not on your organization")
 
 
-def test_none_or_self_attestation_cannot_prove_a_listed_aaguid(client, member, org, clock):
-    _restrict(org, CHROMIUM_AAGUID)
+def test_none_or_self_attestation_cannot_prove_a_listed_aaguid(client, member, member_org, clock):
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     _refused(_verify(client, FakeAuthenticator().register(_options(client), origin=ORIGIN, fmt="none")), "did not prove")
     _refused(_verify(client, FakeAuthenticator().register(_options(client), origin=ORIGIN, fmt="packed-self")), "did not prove")
     assert not Authenticator.objects.exists()
 
 
-def test_a_self_reported_aaguid_signed_by_an_untrusted_root_is_refused(client, member, org, clock):
+def test_a_self_reported_aaguid_signed_by_an_untrusted_root_is_refused(client, member, member_org, clock):
     """A forged attestation claiming a YubiKey's AAGUID: the chain does not lead to Yubico's root."""
-    _restrict(org, YUBIKEY_5_AAGUID)
+    _restrict(member_org, YUBIKEY_5_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(aaguid=YUBIKEY_5_AAGUID, authority=AttestationAuthority())
     _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")), "cannot be trusted")
     assert not Authenticator.objects.exists()
 
 
-def test_an_attestation_certificate_naming_another_model_is_refused(client, member, org, clock, settings):
+def test_an_attestation_certificate_naming_another_model_is_refused(client, member, member_org, clock, settings):
     authority = AttestationAuthority()
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [authority.pem]
-    _restrict(org, CHROMIUM_AAGUID)
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(authority=authority)
     _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed", cert_aaguid=YUBIKEY_5_AAGUID)),
              "cannot be trusted")
 
 
-def test_a_listed_aaguid_with_a_trusted_chain_enrolls(client, member, org, clock, settings):
+def test_a_listed_aaguid_with_a_trusted_chain_enrolls(client, member, member_org, clock, settings):
     authority = AttestationAuthority()
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [authority.pem]
-    _restrict(org, CHROMIUM_AAGUID)
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(authority=authority)
     assert _verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")).json()["ok"]
     assert Authenticator.objects.get(user=member).attestation_format == "packed"
 
 
-def test_the_aaguid_must_be_on_every_organizations_list(client, member, make_org, make_member, org, clock, settings):
+def test_the_aaguid_must_be_on_every_organizations_list(client, member, make_org, make_member, member_org, clock,
+                                                        settings):
     authority = AttestationAuthority()
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [authority.pem]
-    _restrict(org, CHROMIUM_AAGUID)
+    _restrict(member_org, CHROMIUM_AAGUID)
     second = make_org(allowed_authenticators=[c.SECURITY_KEY])
     make_member(member, second)
     _restrict(second, YUBIKEY_5_AAGUID, name="Only YubiKeys")
@@ -256,13 +257,13 @@ def test_the_aaguid_must_be_on_every_organizations_list(client, member, make_org
     _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")), "Only YubiKeys")
 
 
-def test_keys_enrolled_before_a_list_keep_working(member, org, clock):
+def test_keys_enrolled_before_a_list_keep_working(member, member_org, clock):
     from enrollment.verification import webauthn_assertion_options, webauthn_assertion_verify
     from tests.support.authenticators import session_request
 
     fake = FakeAuthenticator()
     enroll_webauthn(member, fake)
-    _restrict(org, YUBIKEY_5_AAGUID)
+    _restrict(member_org, YUBIKEY_5_AAGUID)
     request = session_request(member)
     kinds = [c.SECURITY_KEY]
     options = webauthn_assertion_options(request=request, user=member, kinds=kinds, purpose="mfa")
@@ -270,22 +271,23 @@ def test_keys_enrolled_before_a_list_keep_working(member, org, clock):
                               credential=fake.assert_(options, origin=ORIGIN))
 
 
-def test_a_reissued_self_signed_batch_certificate_is_trusted_by_its_key(client, member, org, clock, settings):
+def test_a_reissued_self_signed_batch_certificate_is_trusted_by_its_key(client, member, member_org, clock, settings):
     from tests.support.webauthn_fakes import SelfSignedBatch
 
     batch = SelfSignedBatch()
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [batch.pem]
-    _restrict(org, CHROMIUM_AAGUID)
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(authority=batch)
     assert _verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")).json()["ok"]
 
 
-def test_a_self_signed_certificate_with_the_same_name_but_another_key_is_refused(client, member, org, clock, settings):
+def test_a_self_signed_certificate_with_the_same_name_but_another_key_is_refused(client, member, member_org, clock,
+                                                                                 settings):
     from tests.support.webauthn_fakes import SelfSignedBatch
 
     settings.MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = [SelfSignedBatch().pem]
-    _restrict(org, CHROMIUM_AAGUID)
+    _restrict(member_org, CHROMIUM_AAGUID)
     client.force_login(member)
     fake = FakeAuthenticator(authority=SelfSignedBatch())
     _refused(_verify(client, fake.register(_options(client), origin=ORIGIN, fmt="packed")), "cannot be trusted")
