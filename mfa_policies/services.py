@@ -15,7 +15,8 @@ from django.forms.models import model_to_dict
 from accounts.audit import audit_record
 
 from . import generation, validation
-from .models import AaguidItem, AaguidList, AppPolicy, Application, Environment, Organization, Policy
+from .models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership,
+                     Organization, Policy, Role)
 
 log = logging.getLogger("mfagate.services")
 
@@ -51,7 +52,8 @@ def configuration_changed(*, application_ids=None, organization_id=None, everyth
 
 @transaction.atomic
 def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_address: str | None = None):
-    """Validate and save an Environment, Organization, Application or Policy, with its audit row.
+    """Validate and save an Environment, Organization, Application, Policy, Role or Connection, with its
+    audit row.
 
     ``m2m`` maps many-to-many field names to the new sets (e.g. ``{"exempt_roles": [...]}``);
     they are written after the row. Raises ``ValidationError`` (naming fields) and writes nothing.
@@ -81,7 +83,29 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
         configuration_changed(application_ids=[instance.pk])
     elif isinstance(instance, Policy):
         configuration_changed(application_ids=list(instance.app_policies.values_list("application_id", flat=True)))
+    elif isinstance(instance, (Role, Connection)):
+        # Rules and exemptions name roles and connections by key, in any organization.
+        configuration_changed(everything=True)
     return instance
+
+
+@transaction.atomic
+def membership_save(*, acting_user, user, organization: Organization, roles, ip_address: str | None = None) -> Membership:
+    """Make ``user`` a member of ``organization`` with exactly ``roles``, with its audit row. The
+    organization's app sessions re-run the login flow (roles decide policies and exemptions)."""
+    membership = Membership.objects.filter(user=user, organization=organization).first()
+    before = {"roles": sorted(membership.roles.values_list("key", flat=True))} if membership else None
+    if membership is None:
+        membership = Membership(user=user, organization=organization)
+        membership.full_clean()
+        membership.save()
+    membership.roles.set(roles)
+    after = {"roles": sorted(role.key for role in roles)}
+    if before != after:
+        audit_record(actor=acting_user, action=f"membership.{'update' if before else 'create'}", obj=membership,
+                     subject_user=user, ip_address=ip_address, before=before, after=after)
+        configuration_changed(organization_id=organization.pk)
+    return membership
 
 
 def _aaguid_list_snapshot(aaguid_list: AaguidList) -> dict:
