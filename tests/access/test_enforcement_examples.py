@@ -7,8 +7,8 @@ from django.conf import settings
 
 from mfa_policies import constants as c
 from mfa_policies.models import Environment
-from tests.support.signin import sign_in, simulate_oidc_sign_in
 from tests.support.authenticators import code_at, enroll_totp, enroll_webauthn
+from tests.support.signin import sign_in, simulate_oidc_sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
 
 VERIFY = "/mfa/verify/"

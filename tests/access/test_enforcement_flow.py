@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from mfa_policies import constants as c
-from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
+from tests.support.signin import sign_in
 
 
 def test_other_user_is_challenged_then_verifies_totp_and_passes(client, demo, clock):

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.db import connection as db_connection
-from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from mfa_policies import constants as c
 from mfa_policies.services import configuration_save
-from tests.support.signin import sign_in, signin_form, simulate_oidc_sign_in
 from tests.support.authenticators import code_at, enroll_totp, enroll_webauthn
+from tests.support.signin import sign_in, signin_form, simulate_oidc_sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
 
 VERIFY = "/mfa/verify/"

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mfa_policies.access import tokens
-from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
+from tests.support.signin import sign_in
 
 
 def _b64(data: bytes) -> str:

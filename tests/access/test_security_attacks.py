@@ -22,8 +22,8 @@ from enrollment.verification import VerificationError, totp_verify, webauthn_ass
 from enrollment.views import PENDING_TOTP_KEY
 from mfa_policies import constants as c
 from tests.support import webauthn_fakes
-from tests.support.signin import sign_in
 from tests.support.authenticators import ORIGIN, code_at, enroll_totp, enroll_webauthn, session_request
+from tests.support.signin import sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
 
 PW = "correct-horse-battery"

@@ -13,8 +13,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from accounts.adapter import record_allauth_sign_in
 from mfa_policies import constants as c
 from accounts.sign_in import SIGN_IN_KEY
-from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp
+from tests.support.signin import sign_in
 
 PW = "correct-horse-battery"
 

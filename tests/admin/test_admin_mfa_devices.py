@@ -18,8 +18,8 @@ from accounts.models import AuditEvent, User
 from enrollment import flows
 from enrollment.models import Authenticator
 from enrollment.signals import authenticator_removed
-from tests.support.signin import sign_in
 from tests.support.authenticators import code_at, enroll_totp, enroll_webauthn, session_request
+from tests.support.signin import sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
 
 VERIFY = "/mfa/verify/"

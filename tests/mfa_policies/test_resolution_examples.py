@@ -8,8 +8,7 @@ import pytest
 
 from mfa_policies import constants as c
 from mfa_policies import resolution as r
-
-from tests.support.builders import DISABLED, EVERYONE, H, NOW, app, custom, env, org, policy, request, session, sign_in, user
+from tests.support.builders import DISABLED, EVERYONE, H, app, custom, env, org, policy, request, session, sign_in, user
 
 TOTP, KEY, BIO = c.TOTP, c.SECURITY_KEY, c.BIOMETRICS
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from mfa_policies import constants as c
 from mfa_policies import resolution as r
-
 from tests.support.builders import NOW
 
 KINDS = st.frozensets(st.sampled_from(c.AUTHENTICATOR_KINDS))

@@ -8,7 +8,6 @@ import pytest
 
 from mfa_policies import constants as c
 from mfa_policies import resolution as r
-
 from tests.support.builders import (DISABLED, EVERYONE, H, NOW, app, custom, env, mfa, org, policy, request, session, sign_in,
                        user)
 
