@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .messages import message
+
 MAX_DURATION = dt.timedelta(hours=720)
 _PATTERN = re.compile(r"^(?:(?P<h>\d{1,3})h)?(?:(?P<m>\d{1,5})m)?$")
 
@@ -20,23 +22,23 @@ class DurationError(ValueError):
 
 def parse_duration(value: str) -> dt.timedelta:
     if not isinstance(value, str):
-        raise DurationError("must be a string such as 30m, 1h, 24h or 1h30m")
+        raise DurationError(message("duration_not_text"))
     match = _PATTERN.match(value)
     if not value or match is None:
-        raise DurationError(f"“{value}” is not a duration; use whole hours and minutes such as 30m, 1h, 24h or 1h30m")
+        raise DurationError(message("duration_format", value=value))
     hours = int(match["h"] or 0)
     minutes = int(match["m"] or 0)
     if match["h"] is not None and match["m"] is not None and minutes >= 60:
-        raise DurationError(f"“{value}”: minutes after hours must be below 60")
+        raise DurationError(message("duration_minutes", value=value))
     duration = dt.timedelta(hours=hours, minutes=minutes)
     if duration > MAX_DURATION:
-        raise DurationError(f"“{value}” is longer than the maximum of 720h")
+        raise DurationError(message("duration_too_long", value=value))
     return duration
 
 
 def format_duration(duration: dt.timedelta) -> str:
     if duration < dt.timedelta(0) or duration > MAX_DURATION or duration % dt.timedelta(minutes=1):
-        raise DurationError("durations are whole minutes from 0m to 720h")
+        raise DurationError(message("duration_not_whole_minutes"))
     total_minutes = int(duration.total_seconds()) // 60
     hours, minutes = divmod(total_minutes, 60)
     if hours and minutes:

@@ -16,6 +16,7 @@ from django.db import models
 
 from . import constants as c
 from . import validation
+from .messages import message
 
 
 def _new_account_id() -> str:
@@ -135,7 +136,7 @@ class AaguidList(models.Model):
         return self.name
 
     def clean(self):
-        validation.raise_if_errors({"name": ["A list needs a name."]} if not self.name.strip() else {})
+        validation.raise_if_errors({"name": [message("aaguid_list_name")]} if not self.name.strip() else {})
 
 
 class AaguidItem(models.Model):
@@ -368,5 +369,5 @@ class AppPolicy(models.Model):
     def clean(self):
         if self.application_id and self.policy_id and self.application.organization_id != self.policy.organization_id:
             validation.raise_if_errors(
-                {"policy": ["A policy can only be attached to applications of its own organization."]}
+                {"policy": [message("attach_across_organizations")]}
             )

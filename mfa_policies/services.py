@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
@@ -15,6 +16,7 @@ from django.forms.models import model_to_dict
 from accounts.audit import audit_record
 
 from . import generation, validation
+from .messages import message
 from .models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership,
                      Organization, Policy, Role)
 
@@ -131,7 +133,7 @@ def aaguid_list_save(*, acting_user, aaguid_list: AaguidList, items, ip_address:
             errors.append(str(exc))
             continue
         if value in wanted:
-            errors.append(f"“{value}” is already in this list; each AAGUID may be listed once.")
+            errors.append(message("aaguid_repeated", value=value))
         wanted[value] = (description or "").strip()
     validation.raise_if_errors({"items": errors} if errors else {})
     before = None
@@ -198,10 +200,9 @@ def aaguid_list_delete(*, acting_user, aaguid_list: AaguidList, ip_address: str 
     in_use = list(Organization.objects.select_for_update().filter(required_aaguids=aaguid_list)
                   .order_by("name").values_list("name", flat=True))
     if in_use:
-        validation.raise_if_errors({"required_aaguids": [
-            f"required_aaguids: the list “{aaguid_list.name}” is in use by "
-            f"{', '.join(f'organization “{name}”' for name in in_use)}; set its required_aaguids to null "
-            "(or another list) first."]})
+        validation.raise_if_errors({"required_aaguids": [message(
+            "aaguid_list_in_use", name=aaguid_list.name,
+            organizations=", ".join(f"organization “{name}”" for name in in_use))]})
     before = _aaguid_list_snapshot(aaguid_list)
     label, object_id = str(aaguid_list)[:254], str(aaguid_list.pk)
     aaguid_list.delete()
@@ -216,20 +217,16 @@ def application_save(*, acting_user, instance: Application, policies=None, ip_ad
     audited change: a detached or moved policy is audited as a delete, a new place as an attach.
     Raises ``ValidationError`` naming ``policies`` (repeats, another organization) or the
     application's fields, and writes nothing."""
-    from django.core.exceptions import ValidationError
-
     errors: dict[str, list[str]] = {}
     if policies is not None:
         seen_policies, seen_precedences = set(), set()
         for policy, precedence in policies:
             if policy.organization_id != instance.organization_id:
-                errors.setdefault("policies", []).append(
-                    f"policies: policy “{policy.name}” belongs to another organization.")
+                errors.setdefault("policies", []).append(message("policy_of_another_organization", policy=policy.name))
             if policy.pk in seen_policies:
-                errors.setdefault("policies", []).append(f"policies: policy “{policy.name}” is listed twice.")
+                errors.setdefault("policies", []).append(message("policy_listed_twice", policy=policy.name))
             if precedence in seen_precedences:
-                errors.setdefault("policies", []).append(
-                    f"policies: precedence {precedence} is used twice; each policy needs its own.")
+                errors.setdefault("policies", []).append(message("precedence_twice", precedence=precedence))
             seen_policies.add(policy.pk)
             seen_precedences.add(precedence)
     try:

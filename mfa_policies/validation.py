@@ -1,7 +1,7 @@
 """Every rule about what a valid MFA configuration is, in one place.
 
 Each ``*_errors`` function returns ``{field: [message, ...]}`` (empty when valid), with messages
-that name the field and say what to do. Models call these from ``clean()``; admin forms and the
+(worded in :mod:`.messages`) that name the field and say what to do. Models call these from ``clean()``; admin forms and the
 API reuse them, so a rule is written once and worded once.
 
 Pure: no ORM. What a rule needs to know about the rest of the configuration (which names already
@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 
 from . import constants as c
 from .durations import DurationError, parse_duration
+from .messages import message as m
 from .resolution import ordered_kinds
 
 _AAGUID = re.compile(r"^[0-9a-f]{32}$")
@@ -40,27 +41,22 @@ def _add(errors: Errors, field: str, message: str) -> None:
 def normalize_aaguid(value: str) -> str:
     """``8C39EE86-7F9A-4A95-9BA3-F6B097E5C2EE`` → ``8c39ee867f9a4a959ba3f6b097e5c2ee``."""
     if not isinstance(value, str):
-        raise ValueError("An AAGUID is a string of 32 hexadecimal characters.")
+        raise ValueError(m("aaguid_not_text"))
     normalized = value.strip().replace("-", "").lower()
     if not _AAGUID.match(normalized):
-        raise ValueError(
-            f"“{value}” is not an AAGUID: use 32 hexadecimal characters without dashes, "
-            "e.g. 8c39ee867f9a4a959ba3f6b097e5c2ee."
-        )
+        raise ValueError(m("aaguid_format", value=value))
     return normalized
 
 
 def authenticators_errors(field: str, value) -> list[str]:
+    choices = ", ".join(c.AUTHENTICATOR_KINDS)
     if not isinstance(value, list):
-        return [f"{field} must be a list of methods: {', '.join(c.AUTHENTICATOR_KINDS)}."]
+        return [m("methods_not_a_list", field=field, choices=choices)]
     unknown = [v for v in value if v not in c.AUTHENTICATOR_KINDS]
     if unknown:
-        return [
-            f"{field}: unknown method {', '.join(map(repr, unknown))}; "
-            f"choose from {', '.join(c.AUTHENTICATOR_KINDS)}."
-        ]
+        return [m("methods_unknown", field=field, unknown=", ".join(map(repr, unknown)), choices=choices)]
     if len(set(value)) != len(value):
-        return [f"{field}: each method may be listed once."]
+        return [m("methods_repeated", field=field)]
     return []
 
 
@@ -72,21 +68,18 @@ def duration_errors(field: str, value) -> list[str]:
     try:
         parse_duration(value)
     except DurationError as exc:
-        return [f"{field}: {exc}."]
+        return [m("duration_field", field=field, problem=exc)]
     return []
 
 
 def environment_errors(env) -> Errors:
     errors: Errors = {}
-    for message in authenticators_errors("allowed_authenticators", env.allowed_authenticators):
-        _add(errors, "allowed_authenticators", message)
+    for text in authenticators_errors("allowed_authenticators", env.allowed_authenticators):
+        _add(errors, "allowed_authenticators", text)
     if env.mfa_requirement not in dict(c.ENV_REQUIREMENT_CHOICES):
-        _add(errors, "mfa_requirement", "mfa_requirement must be one of no, yes, optional.")
+        _add(errors, "mfa_requirement", m("environment_requirement"))
     if env.mfa_requirement == c.ENV_YES and not env.allowed_authenticators:
-        _add(
-            errors, "allowed_authenticators",
-            "allowed_authenticators: choose at least one default method when the environment requires MFA.",
-        )
+        _add(errors, "allowed_authenticators", m("environment_yes_needs_methods"))
     if "allowed_authenticators" not in errors:
         env.allowed_authenticators = canonical_kinds(env.allowed_authenticators)
     return errors
@@ -100,44 +93,28 @@ def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enfor
     ``aaguid_list_organization_id``: the organization the chosen AAGUID list belongs to."""
     errors: Errors = {}
     if not (org.name or "").strip():
-        _add(errors, "name", "name: an organization needs a name.")
-    for message in authenticators_errors("allowed_authenticators", org.allowed_authenticators):
-        _add(errors, "allowed_authenticators", message)
+        _add(errors, "name", m("organization_name"))
+    for text in authenticators_errors("allowed_authenticators", org.allowed_authenticators):
+        _add(errors, "allowed_authenticators", text)
     for field in ("session_duration", "amr_session_duration"):
-        for message in duration_errors(field, getattr(org, field)):
-            _add(errors, field, message)
+        for text in duration_errors(field, getattr(org, field)):
+            _add(errors, field, text)
     if "allowed_authenticators" in errors:
         return errors
     org.allowed_authenticators = canonical_kinds(org.allowed_authenticators)
 
     if org.mfa_required_for_all_apps and not org.allowed_authenticators:
-        _add(
-            errors, "mfa_required_for_all_apps",
-            "mfa_required_for_all_apps: choose at least one method before enforcing MFA for all applications.",
-        )
+        _add(errors, "mfa_required_for_all_apps", m("enforce_needs_methods"))
     if org.amr_matching_enabled and org.required_aaguids_id:
-        _add(
-            errors, "amr_matching_enabled",
-            "amr_matching_enabled: identity provider MFA and an AAGUID list cannot both be on — the IdP's "
-            "amr claim carries no AAGUID, so it cannot prove an approved authenticator was used.",
-        )
+        _add(errors, "amr_matching_enabled", m("amr_with_aaguid_list"))
     if org.required_aaguids_id and org.pk and aaguid_list_organization_id != org.pk:
-        _add(errors, "required_aaguids", "required_aaguids: the AAGUID list belongs to another organization.")
+        _add(errors, "required_aaguids", m("aaguid_list_of_another_organization"))
 
     customs = list(custom_mfa_owners)
     if not org.allowed_authenticators and customs:
-        _add(
-            errors, "allowed_authenticators",
-            "allowed_authenticators: independent MFA cannot be turned off while custom MFA settings "
-            f"exist on {', '.join(customs)}. Remove those custom settings first.",
-        )
+        _add(errors, "allowed_authenticators", m("independent_mfa_off_with_customs", owners=", ".join(customs)))
     if was_enforced and not org.mfa_required_for_all_apps and environment_requires_mfa:
-        _add(
-            errors, "mfa_required_for_all_apps",
-            "mfa_required_for_all_apps: enforcement cannot be switched off while the environment "
-            "requires MFA (Environment → Multi-factor auth is “Yes”). Switch the environment to "
-            "“No” or “Optional” first.",
-        )
+        _add(errors, "mfa_required_for_all_apps", m("enforcement_off_while_environment_yes"))
     return errors
 
 
@@ -145,10 +122,9 @@ def connection_errors(connection, *, provider_id_taken_by: str | None = None) ->
     """``provider_id_taken_by``: the key of another connection with the same ``provider_id``."""
     errors: Errors = {}
     if connection.provider_id and not connection.is_enterprise:
-        _add(errors, "provider_id", "provider_id: only enterprise (OIDC or SAML) connections sign in through a provider.")
+        _add(errors, "provider_id", m("provider_id_local"))
     if connection.provider_id and provider_id_taken_by is not None:
-        _add(errors, "provider_id",
-             f"provider_id: connection “{provider_id_taken_by}” already signs in through “{connection.provider_id}”.")
+        _add(errors, "provider_id", m("provider_id_taken", connection=provider_id_taken_by, provider_id=connection.provider_id))
     return errors
 
 
@@ -157,31 +133,25 @@ def exempt_connections_errors(connections) -> Errors:
     local = sorted(conn.key for conn in connections if not conn.is_enterprise)
     if local:
         return {"exempt_connections": [
-            f"exempt_connections: only enterprise connections can be exempt; {', '.join(local)} "
-            f"{'is' if len(local) == 1 else 'are'} not."]}
+            m("exempt_connections_local", keys=", ".join(local), verb="is" if len(local) == 1 else "are")]}
     return {}
 
 
 def mfa_config_errors(*, mode: str, allowed, duration: str, organization) -> Errors:
     errors: Errors = {}
     if mode not in dict(c.MFA_MODE_CHOICES):
-        _add(errors, "mfa_mode", "mfa_mode must be one of inherit, custom, disabled.")
+        _add(errors, "mfa_mode", m("mfa_mode"))
         return errors
     if mode != c.MODE_CUSTOM:
         return errors
-    for message in authenticators_errors("mfa_allowed_authenticators", allowed):
-        _add(errors, "mfa_allowed_authenticators", message)
+    for text in authenticators_errors("mfa_allowed_authenticators", allowed):
+        _add(errors, "mfa_allowed_authenticators", text)
     if not errors and not allowed:
-        _add(errors, "mfa_allowed_authenticators",
-             "mfa_allowed_authenticators: custom MFA settings need at least one method.")
-    for message in duration_errors("mfa_session_duration", duration):
-        _add(errors, "mfa_session_duration", message)
+        _add(errors, "mfa_allowed_authenticators", m("custom_needs_methods"))
+    for text in duration_errors("mfa_session_duration", duration):
+        _add(errors, "mfa_session_duration", text)
     if organization is not None and not organization.allowed_authenticators:
-        _add(
-            errors, "mfa_mode",
-            f"mfa_mode: custom MFA settings need independent MFA turned on for “{organization.name}” "
-            "first (choose its methods in the organization's access settings).",
-        )
+        _add(errors, "mfa_mode", m("custom_needs_independent_mfa", organization=organization.name))
     return errors
 
 
@@ -189,25 +159,23 @@ def application_errors(app, *, prefix_owners: dict[str, str] | None = None) -> E
     """``prefix_owners``: path prefix → the name of the other application covering it."""
     errors: Errors = {}
     if not (app.name or "").strip():
-        _add(errors, "name", "name: an application needs a name.")
-    for message in duration_errors("session_duration", app.session_duration):
-        _add(errors, "session_duration", message)
+        _add(errors, "name", m("application_name"))
+    for text in duration_errors("session_duration", app.session_duration):
+        _add(errors, "session_duration", text)
     prefixes = app.path_prefixes
     if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
-        _add(errors, "path_prefixes", "path_prefixes must be a list of paths such as /demo/a/.")
+        _add(errors, "path_prefixes", m("prefixes_not_a_list"))
         return errors
     for prefix in prefixes:
         if not prefix.startswith("/") or any(ch.isspace() for ch in prefix) or "?" in prefix or "#" in prefix:
-            _add(errors, "path_prefixes",
-                 f"path_prefixes: “{prefix}” must be a path starting with / with no spaces, query or fragment.")
+            _add(errors, "path_prefixes", m("prefix_malformed", prefix=prefix))
     if len(set(prefixes)) != len(prefixes):
-        _add(errors, "path_prefixes", "path_prefixes: each prefix may be listed once.")
+        _add(errors, "path_prefixes", m("prefix_repeated"))
     taken = prefix_owners or {}
     if prefixes:
         for prefix in prefixes:
             if prefix in taken:
-                _add(errors, "path_prefixes",
-                     f"path_prefixes: “{prefix}” is already covered by application “{taken[prefix]}”.")
+                _add(errors, "path_prefixes", m("prefix_taken", prefix=prefix, application=taken[prefix]))
     return errors
 
 
@@ -223,46 +191,44 @@ def rule_values(rules, selector: str) -> set[str]:
 def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> list[str]:
     """``role_keys`` / ``connection_keys``: which of the keys the rules name exist."""
     if not isinstance(rules, list):
-        return [f"{field} must be a list of rules like {{\"selector\": \"email\", \"value\": \"a@b.example\"}}."]
+        return [m("rules_not_a_list", field=field)]
     messages: list[str] = []
     for index, rule in enumerate(rules):
         where = f"{field}[{index}]"
         if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
-            messages.append(f"{where} must be an object with “selector” and “value”.")
+            messages.append(m("rule_shape", where=where))
             continue
         selector, value = rule["selector"], rule.get("value", "")
         if selector not in c.SELECTORS:
-            messages.append(f"{where}: unknown selector {selector!r}; choose from {', '.join(c.SELECTORS)}.")
+            messages.append(m("rule_selector", where=where, selector=selector, choices=", ".join(c.SELECTORS)))
             continue
         if not isinstance(value, str):
-            messages.append(f"{where}: value must be a string.")
+            messages.append(m("rule_value_not_text", where=where))
             continue
         if selector == c.SELECTOR_EVERYONE:
             if value:
-                messages.append(f"{where}: the everyone selector takes no value.")
+                messages.append(m("rule_everyone_value", where=where))
             continue
         if not value:
-            messages.append(f"{where}: the {selector} selector needs a value.")
+            messages.append(m("rule_value_needed", where=where, selector=selector))
             continue
         if selector == c.SELECTOR_EMAIL:
             try:
                 validate_email(value)
             except ValidationError:
-                messages.append(f"{where}: “{value}” is not an email address.")
+                messages.append(m("rule_email", where=where, value=value))
         elif selector == c.SELECTOR_EMAIL_DOMAIN:
             if not _DOMAIN.match(value.lower().lstrip("@")):
-                messages.append(f"{where}: “{value}” is not an email domain such as example.com.")
+                messages.append(m("rule_email_domain", where=where, value=value))
         elif selector == c.SELECTOR_ROLE:
             if value not in role_keys:
-                messages.append(f"{where}: there is no role with key “{value}”.")
+                messages.append(m("rule_role", where=where, value=value))
         elif selector == c.SELECTOR_CONNECTION:
             if value not in connection_keys:
-                messages.append(f"{where}: there is no connection with key “{value}”.")
+                messages.append(m("rule_connection", where=where, value=value))
         elif selector == c.SELECTOR_AUTH_METHOD:
             if not _AMR_VALUE.match(value):
-                messages.append(
-                    f"{where}: “{value}” is not an amr value; RFC 8176 values are lowercase, e.g. mfa, hwk, otp."
-                )
+                messages.append(m("rule_amr", where=where, value=value))
     return messages
 
 
@@ -282,17 +248,17 @@ def normalize_rules(rules: list[dict]) -> list[dict]:
 def policy_errors(policy, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> Errors:
     errors: Errors = {}
     if not (policy.name or "").strip():
-        _add(errors, "name", "name: a policy needs a name.")
+        _add(errors, "name", m("policy_name"))
     if policy.decision not in dict(c.DECISION_CHOICES):
-        _add(errors, "decision", "decision must be one of allow, deny, bypass.")
+        _add(errors, "decision", m("decision"))
     for field in ("include", "require", "exclude"):
         for message in rule_errors(field, getattr(policy, field), role_keys=role_keys,
                                    connection_keys=connection_keys):
             _add(errors, field, message)
     if "include" not in errors and not policy.include:
-        _add(errors, "include", "include: a policy needs at least one include rule (use everyone to match all members).")
+        _add(errors, "include", m("include_needed"))
     if policy.decision != c.ALLOW and policy.mfa_mode == c.MODE_CUSTOM:
-        _add(errors, "mfa_mode", "mfa_mode: custom MFA settings apply to Allow policies only.")
+        _add(errors, "mfa_mode", m("custom_on_allow_only"))
     if not errors:
         for field in ("include", "require", "exclude"):
             setattr(policy, field, normalize_rules(getattr(policy, field)))

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from enrollment.webauthn import known_authenticators
 from mfa_policies import constants as c
 from mfa_policies import validation
+from mfa_policies.messages import message
 from mfa_policies.models import AaguidItem, AaguidList, Application, Environment, Organization, Policy
 
 
@@ -73,10 +74,6 @@ class PolicyForm(MfaConfigForm):
         widgets = {"mfa_mode": forms.RadioSelect}
 
 
-def _duplicate_message(value: str) -> str:
-    return f"“{value}” is already in this list; each AAGUID may be listed once."
-
-
 class AaguidItemForm(forms.ModelForm):
     # Longer than the stored 32 characters, so a dashed AAGUID reaches the normalisation.
     value = forms.CharField(label="MFA AAGUIDs", max_length=64, widget=forms.TextInput(attrs={"size": 38}),
@@ -106,7 +103,7 @@ class AaguidItemFormSet(forms.BaseInlineFormSet):
             if not value or data.get("DELETE"):
                 continue
             if value in seen:
-                form.add_error("value", _duplicate_message(value))
+                form.add_error("value", message("aaguid_repeated", value=value))
                 refused = True
             seen.add(value)
         if not refused:

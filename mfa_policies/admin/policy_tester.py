@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 
 from mfa_policies import clock
 from mfa_policies.access.explain import decision_as_dict, explain
+from mfa_policies.messages import message
 from mfa_policies.models import Application, Connection
 
 
@@ -26,14 +27,14 @@ class PolicyTesterForm(forms.Form):
         email = self.cleaned_data["email"]
         user = get_user_model().objects.filter(email__iexact=email).first()
         if user is None:
-            raise forms.ValidationError(f"There is no user with email {email}.")
+            raise forms.ValidationError(message("tester_no_user", email=email))
         self.cleaned_data["user"] = user
         return email
 
     def clean_amr(self):
         values = tuple(v.strip() for v in self.cleaned_data["amr"].split(",") if v.strip())
         if len(values) > 20 or any(len(v) > 64 for v in values):
-            raise forms.ValidationError("Give at most 20 amr values of up to 64 characters each.")
+            raise forms.ValidationError(message("tester_amr_limits"))
         return values
 
 
