@@ -13,6 +13,7 @@ import uuid
 from enrollment.webauthn import authenticator_model_name
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidList, Connection, Policy, Role
+from mfa_policies.validation import normalize_aaguid
 
 from . import envelope
 from .envelope import ApiError
@@ -210,7 +211,6 @@ def aaguid_list_from_body(body: dict) -> tuple[dict, list[tuple]]:
 
 def aaguid_list_patch_from_body(body: dict, obj) -> list[tuple]:
     """``{"append": [items], "remove": [values]}`` applied to ``obj``'s items."""
-    from mfa_policies.validation import normalize_aaguid
 
     r = Reader()
     r.known(body, {"append", "remove"})

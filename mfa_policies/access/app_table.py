@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from mfa_policies.durations import parse_duration
+from mfa_policies.models import Application
 
 #: Paths the access middleware never gates (spec §3.2.4): the launcher, enrollment and step-up,
 #: sign-in, the MFA challenge, static files and well-known documents.
@@ -57,7 +58,6 @@ class AppTable:
 
 def load_table(generation: int) -> AppTable:
     """Read every application from the database (one query)."""
-    from mfa_policies.models import Application
 
     apps: dict[int, AppEntry] = {}
     prefixes: list[tuple[str, int]] = []
