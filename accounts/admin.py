@@ -1,23 +1,68 @@
+"""The admin console's accounts: users (with their MFA devices), permission groups, the
+enterprise IdPs' social applications — every write through :mod:`accounts.services` — and the
+read-only audit log. Third-party admins that would show a secret or write around a flow are
+replaced or removed here (django-otp's TOTP devices, allauth's social tokens)."""
+
+from __future__ import annotations
+
+import contextvars
+
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.admin import SocialAccountAdmin as AllauthSocialAccountAdmin
+from allauth.socialaccount.admin import SocialAppForm
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from enrollment import flows, selectors
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
 
+from .admin_base import AuditedModelAdmin, ReadOnlyModelAdmin, ip_of
 from .models import AuditEvent, User
+from .services import (group_delete, group_save, social_app_delete, social_app_save, user_delete,
+                       user_password_set, user_save)
+
+# Side doors: django-otp's device admin shows every TOTP secret (and a QR code of it) and writes
+# devices with no audit or notice; allauth's token admin shows the IdPs' access tokens. MFA devices
+# are managed on the user's page, through the enrollment flows.
+for model in (TOTPDevice, SocialToken):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+#: The request whose admin is changing a password (Django's password view builds its form itself).
+_password_request: contextvars.ContextVar = contextvars.ContextVar("mfagate_password_request")
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """Django's admin password form, saved through :func:`accounts.services.user_password_set`."""
+
+    def save(self, commit=True):
+        request = _password_request.get()
+        usable = self.cleaned_data.get("set_usable_password", True)
+        return user_password_set(acting_user=request.user, user=self.user,
+                                 raw_password=self.cleaned_data["password1"] if usable else None,
+                                 ip_address=ip_of(request))
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     """Users, with their MFA devices (spec §5): listed on the change page, each deletable through
-    :func:`enrollment.flows.authenticator_delete_by_admin`, plus the enrollment link to share."""
+    :func:`enrollment.flows.authenticator_delete_by_admin`, plus the enrollment link to share.
+    Privileges, activation, e-mail and password change through :mod:`accounts.services`."""
 
     change_form_template = "admin/accounts/user/change_form.html"
     ordering = ["email"]
@@ -30,6 +75,23 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    change_password_form = AuditedPasswordChangeForm
+
+    def save_with_service(self, request, form, formsets, change):
+        data = form.cleaned_data
+        user_save(acting_user=request.user, user=form.instance, groups=data.get("groups"),
+                  user_permissions=data.get("user_permissions"), password_set=not change, ip_address=ip_of(request))
+
+    def delete_with_service(self, request, obj):
+        user_delete(acting_user=request.user, user=obj, ip_address=ip_of(request))
+
+    def user_change_password(self, request, id, form_url=""):
+        token = _password_request.set(request)
+        try:
+            with transaction.atomic():
+                return super().user_change_password(request, id, form_url)
+        finally:
+            _password_request.reset(token)
 
     def get_urls(self):
         delete = self.admin_site.admin_view(self.mfa_device_delete_view)
@@ -103,3 +165,64 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin, BaseGroupAdmin):
+    """Permission groups, through :func:`accounts.services.group_save`."""
+
+    def save_with_service(self, request, form, formsets, change):
+        group_save(acting_user=request.user, group=form.instance, permissions=form.cleaned_data.get("permissions"),
+                   ip_address=ip_of(request))
+
+    def delete_with_service(self, request, obj):
+        group_delete(acting_user=request.user, group=obj, ip_address=ip_of(request))
+
+
+class SecretWriteOnlyForm(SocialAppForm):
+    """The client secret is never shown again: the field starts empty; leaving it empty keeps it."""
+
+    secret = forms.CharField(
+        label="Secret key", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "size": "60"}),
+        help_text="Write-only: the stored secret is never shown. Leave empty to keep it.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stored_secret = self.instance.secret if self.instance.pk else ""
+        self.initial["secret"] = ""
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or self._stored_secret
+
+
+if admin.site.is_registered(SocialApp):
+    admin.site.unregister(SocialApp)
+
+
+@admin.register(SocialApp)
+class SocialAppAdmin(AuditedModelAdmin):
+    """Enterprise IdPs' client credentials (django-allauth), through
+    :func:`accounts.services.social_app_save`; the secret is write-only."""
+
+    form = SecretWriteOnlyForm
+    list_display = ["name", "provider", "provider_id", "client_id"]
+    search_fields = ["name", "provider_id", "client_id"]
+
+    def save_with_service(self, request, form, formsets, change):
+        social_app_save(acting_user=request.user, app=form.instance, ip_address=ip_of(request))
+
+    def delete_with_service(self, request, obj):
+        social_app_delete(acting_user=request.user, app=obj, ip_address=ip_of(request))
+
+
+for model, base in ((SocialAccount, AllauthSocialAccountAdmin), (EmailAddress, EmailAddressAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    # Who signed in through which IdP, and allauth's e-mail records: shown, never written here
+    # (a user's e-mail changes on their user page; IdP links are made by signing in).
+    admin.site.register(model, type(f"ReadOnly{model.__name__}Admin", (ReadOnlyModelAdmin, base), {}))
