@@ -24,9 +24,10 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from enrollment import flows, selectors
+from enrollment import flows, selectors, throttle
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
@@ -61,7 +62,8 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     """Users, with their MFA devices (spec §5): listed on the change page, each deletable through
-    :func:`enrollment.flows.authenticator_delete_by_admin`, plus the enrollment link to share.
+    :func:`enrollment.flows.authenticator_delete_by_admin`, plus the enrollment link to share; and
+    their MFA verification throttle, unlockable through :func:`enrollment.flows.throttle_unlock`.
     Privileges, activation, e-mail and password change through :mod:`accounts.services`."""
 
     change_form_template = "admin/accounts/user/change_form.html"
@@ -95,9 +97,11 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
 
     def get_urls(self):
         delete = self.admin_site.admin_view(self.mfa_device_delete_view)
+        unlock = self.admin_site.admin_view(self.mfa_throttle_unlock_view)
         return [
             path("<uuid:user_id>/mfa-devices/<uuid:authenticator_id>/delete/", delete,
                  name="accounts_user_mfa_device_delete"),
+            path("<uuid:user_id>/mfa-throttle/unlock/", unlock, name="accounts_user_mfa_throttle_unlock"),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -117,10 +121,15 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
             }
             for device in selectors.devices_for(user)
         ]
+        state = throttle.state_of(user)
         return {
             "mfa_devices": devices,
             "mfa_enrollment_url": request.build_absolute_uri(reverse("enrollment:add")),
             "mfa_no_devices": MESSAGES["admin_no_devices"],
+            "mfa_throttle": state,
+            "mfa_throttle_text": _throttle_text(state),
+            "mfa_throttle_unlock_url": reverse("admin:accounts_user_mfa_throttle_unlock", args=[user.pk])
+            if not state.is_clear and flows.may_unlock_throttle(request.user) else "",
         }
 
     def mfa_device_delete_view(self, request, user_id, authenticator_id):
@@ -146,6 +155,50 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
             "change_url": reverse("admin:accounts_user_change", args=[user_id]),
         }
         return TemplateResponse(request, "admin/accounts/user/mfa_device_delete.html", context)
+
+    def mfa_throttle_unlock_view(self, request, user_id):
+        """GET: confirm; POST: unlock through the flow (which checks the permission)."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        user = get_object_or_404(User, pk=user_id)
+        if request.method == "POST":
+            before = flows.throttle_unlock(request=request, acting_user=request.user, user=user)
+            if before.is_clear:
+                messages.info(request, MESSAGES["admin_not_throttled"].format(email=user.email))
+            else:
+                messages.success(request, MESSAGES["admin_unlocked"].format(
+                    email=user.email, failures=before.consecutive_failures))
+            return redirect("admin:accounts_user_change", user_id)
+        if not flows.may_unlock_throttle(request.user):
+            raise PermissionDenied(MESSAGES["admin_unlock_not_allowed"])
+        state = throttle.state_of(user)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Unlock MFA verification",
+            "opts": self.opts,
+            "owner": user,
+            "throttle_text": _throttle_text(state),
+            "change_url": reverse("admin:accounts_user_change", args=[user_id]),
+        }
+        return TemplateResponse(request, "admin/accounts/user/mfa_throttle_unlock.html", context)
+
+
+def _at(moment):
+    """A moment as a ``<time>`` that does not break at its hyphens on a narrow screen."""
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), moment.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def _throttle_text(state: throttle.ThrottleState):
+    """The throttle in words (HTML: its moments are ``<time>`` elements)."""
+    if state.is_clear:
+        return MESSAGES["admin_throttle_clear"]
+    if state.locked_until and state.next_attempt_at:
+        return format_html(MESSAGES["admin_throttle_locked"], failures=state.consecutive_failures,
+                           at=_at(state.locked_until))
+    if state.next_attempt_at:
+        return format_html(MESSAGES["admin_throttle_waiting"], failures=state.consecutive_failures,
+                           at=_at(state.next_attempt_at))
+    return MESSAGES["admin_throttle_free"].format(failures=state.consecutive_failures)
 
 
 @admin.register(AuditEvent)
