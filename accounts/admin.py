@@ -23,6 +23,9 @@ class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "name"]
+    # Groups grow with the deployment: a search box. Permissions are a fixed list (four per model).
+    autocomplete_fields = ["groups"]
+    filter_horizontal = ["user_permissions"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name",)}),
@@ -94,6 +97,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_label", "object_id"]
     date_hierarchy = "at"
+    show_full_result_count = False  # the log only grows: no second count of every row under a search or filter
 
     def has_add_permission(self, request):
         return False

@@ -7,6 +7,7 @@ same call, so an admin edit is one audited change.
 
 from __future__ import annotations
 
+from allauth.socialaccount.models import SocialToken
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -21,8 +22,9 @@ from mfa_policies.models import (AaguidItem, AaguidList, AppPolicy, Application,
 from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
                                    configuration_save)
 
-from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, ApplicationForm, EnvironmentForm,
-                    OrganizationForm, PolicyForm)
+from .filters import OrganizationFilter
+from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, AppPolicyForm, AppPolicyFormSet, ApplicationForm,
+                    EnvironmentForm, OrganizationForm, PolicyForm)
 from .policy_tester import policy_tester_view
 
 
@@ -87,7 +89,8 @@ class OrganizationAdmin(ServiceSavedAdmin):
     list_display = ["name", "account_id", "mfa_required_for_all_apps", "auth_domain"]
     search_fields = ["name", "account_id", "auth_domain"]
     readonly_fields = ["account_id"]
-    filter_horizontal = ["exempt_roles", "exempt_connections"]
+    # Searchable boxes, not lists of every role, connection and AAGUID list (of every organization).
+    autocomplete_fields = ["required_aaguids", "exempt_roles", "exempt_connections"]
     fieldsets = (
         (None, {"fields": ("name", "account_id", "auth_domain")}),
         ("Multi-factor auth", {"fields": ("mfa_required_for_all_apps", "allowed_authenticators", "session_duration",
@@ -135,17 +138,30 @@ class OrganizationAdmin(ServiceSavedAdmin):
 
 
 class AppPolicyInline(admin.TabularInline):
+    """The attached policies, a page of them at a time with a search (see :class:`AppPolicyFormSet`)."""
+
     model = AppPolicy
+    form = AppPolicyForm
+    formset = AppPolicyFormSet
+    template = "admin/mfa_policies/app_policy_inline.html"
+    verbose_name_plural = "attached policies"
     extra = 0
     autocomplete_fields = ["policy"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.params = request.GET
+        return formset
 
 
 @admin.register(Application)
 class ApplicationAdmin(ServiceSavedAdmin):
     form = ApplicationForm
     list_display = ["name", "organization", "mfa_mode", "session_duration", "config_version"]
-    list_filter = ["organization", "mfa_mode"]
+    list_filter = [("organization", OrganizationFilter), "mfa_mode"]
+    list_select_related = ["organization"]
     search_fields = ["name"]
+    autocomplete_fields = ["organization"]
     inlines = [AppPolicyInline]
     readonly_fields = ["config_version"]
     change_list_template = "admin/mfa_policies/application_change_list.html"
@@ -162,8 +178,10 @@ class ApplicationAdmin(ServiceSavedAdmin):
 class PolicyAdmin(ServiceSavedAdmin):
     form = PolicyForm
     list_display = ["name", "organization", "decision", "mfa_mode"]
-    list_filter = ["organization", "decision", "mfa_mode"]
+    list_filter = [("organization", OrganizationFilter), "decision", "mfa_mode"]
+    list_select_related = ["organization"]
     search_fields = ["name"]
+    autocomplete_fields = ["organization"]
 
 
 class AaguidItemInline(admin.TabularInline):
@@ -182,8 +200,10 @@ class AaguidListAdmin(admin.ModelAdmin):
 
     form = AaguidListForm
     list_display = ["name", "organization", "id"]
-    list_filter = ["organization"]
+    list_filter = [("organization", OrganizationFilter)]
+    list_select_related = ["organization"]
     search_fields = ["name", "items__value", "items__description"]
+    autocomplete_fields = ["organization"]
     fields = ["organization", "name", "description", "list_type", "known_authenticators"]
     inlines = [AaguidItemInline]
 
@@ -219,12 +239,30 @@ class RoleAdmin(admin.ModelAdmin):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "kind", "provider_id"]
+    search_fields = ["key", "name", "provider_id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if (request.GET.get("model_name"), request.GET.get("field_name")) == ("organization", "exempt_connections"):
+            queryset = queryset.enterprise()  # the exempt-connections box offers what can be exempt
+        return queryset, may_have_duplicates
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization"]
-    list_filter = ["organization"]
+    list_filter = [("organization", OrganizationFilter)]
+    list_select_related = ["user", "organization"]
     search_fields = ["user__email"]
-    filter_horizontal = ["roles"]
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ["user", "organization", "roles"]
+
+
+# --- third-party admins, as registered by their packages -------------------------------------------
+# allauth's social-token list shows each token's app, a nullable key that Django's automatic
+# select_related does not follow: one query per row. Joined here; skipped once it is unregistered.
+if admin.site.is_registered(SocialToken):
+    class SocialTokenAdmin(type(admin.site._registry[SocialToken])):
+        list_select_related = ["app", "account__user"]
+
+    admin.site.unregister(SocialToken)
+    admin.site.register(SocialToken, SocialTokenAdmin)
