@@ -10,6 +10,7 @@ from enrollment import flows, selectors
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
+from mfa_policies.admin.filters import RelatedSearchFilter
 
 from .models import AuditEvent, User
 
@@ -23,7 +24,8 @@ class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "name"]
-    # Groups grow with the deployment: a search box. Permissions are a fixed list (four per model).
+    # Groups grow with the deployment: search boxes. Permissions are a fixed list (four per model).
+    list_filter = ["is_staff", "is_superuser", "is_active", ("groups", RelatedSearchFilter)]
     autocomplete_fields = ["groups"]
     filter_horizontal = ["user_permissions"]
     fieldsets = (
