@@ -111,6 +111,8 @@ def pages() -> list[tuple[str, str]]:
         base = reverse(f"admin:mfa_policies_{name}_changelist")
         out.append((f"mfa_policies.{name} changelist, one organization",
                     f"{base}?{urlencode({'organization__id__exact': org.pk})}"))
+    out.append(("mfa_policies.application changelist, typed organization",
+                f"{reverse('admin:mfa_policies_application_changelist')}?{urlencode({'organization': org.name})}"))
     out.append(("mfa_policies.application changelist, search",
                 f"{reverse('admin:mfa_policies_application_changelist')}?q=App+1"))
     return out
@@ -146,7 +148,8 @@ def main():
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
     counts = {m._meta.label_lower: m._default_manager.count() for m in admin.site._registry}
-    print(f"PostgreSQL {version}; rows: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
+          f"PostgreSQL {version}; rows: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
     print(f"{'page':<62} {'median':>9} {'spread (min–max)':>19} {'queries':>7} {'bytes':>9}")
     worst_queries = worst_bytes = 0
     with override_settings(DEBUG=False):
