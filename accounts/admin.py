@@ -31,6 +31,7 @@ from enrollment import flows, selectors, throttle
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
+from mfa_policies.admin.filters import RelatedSearchFilter
 
 from .admin_base import AuditedModelAdmin, ReadOnlyModelAdmin, ip_of
 from .models import AuditEvent, User
@@ -70,6 +71,10 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "name"]
+    # Groups grow with the deployment: search boxes. Permissions are a fixed list (four per model).
+    list_filter = ["is_staff", "is_superuser", "is_active", ("groups", RelatedSearchFilter)]
+    autocomplete_fields = ["groups"]
+    filter_horizontal = ["user_permissions"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name",)}),
@@ -209,6 +214,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_label", "object_id"]
     date_hierarchy = "at"
+    show_full_result_count = False  # the log only grows: no second count of every row under a search or filter
 
     def has_add_permission(self, request):
         return False

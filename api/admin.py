@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from mfa_policies.admin.filters import OrganizationFilter
+
 from .models import ApiToken
 from .scopes import SCOPE_CHOICES
 from .services import api_token_create, api_token_revoke
@@ -22,8 +24,10 @@ class ApiTokenForm(forms.ModelForm):
 class ApiTokenAdmin(admin.ModelAdmin):
     form = ApiTokenForm
     list_display = ["name", "key_id", "organization", "owner", "status", "created_at", "last_used_at", "expires_at"]
-    list_filter = ["organization"]
+    list_filter = [("organization", OrganizationFilter)]
+    list_select_related = ["organization", "owner"]
     search_fields = ["name", "key_id", "owner__email"]
+    autocomplete_fields = ["owner", "organization"]
     actions = ["revoke_selected"]
 
     def get_readonly_fields(self, request, obj=None):

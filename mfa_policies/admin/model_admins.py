@@ -22,8 +22,9 @@ from mfa_policies.models import (AaguidItem, AaguidList, AppPolicy, Application,
 from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, application_save, configuration_delete,
                                    configuration_save, membership_delete, membership_save)
 
-from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, ApplicationForm, EnvironmentForm,
-                    OrganizationForm, PolicyForm)
+from .filters import OrganizationFilter
+from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, AppPolicyForm, AppPolicyFormSet, ApplicationForm,
+                    EnvironmentForm, OrganizationForm, PolicyForm)
 from .policy_tester import policy_tester_view
 
 
@@ -76,7 +77,8 @@ class OrganizationAdmin(ServiceSavedAdmin):
     list_display = ["name", "account_id", "mfa_required_for_all_apps", "auth_domain"]
     search_fields = ["name", "account_id", "auth_domain"]
     readonly_fields = ["account_id"]
-    filter_horizontal = ["exempt_roles", "exempt_connections"]
+    # Searchable boxes, not lists of every role, connection and AAGUID list (of every organization).
+    autocomplete_fields = ["required_aaguids", "exempt_roles", "exempt_connections"]
     fieldsets = (
         (None, {"fields": ("name", "account_id", "auth_domain")}),
         ("Multi-factor auth", {"fields": ("mfa_required_for_all_apps", "allowed_authenticators", "session_duration",
@@ -124,17 +126,30 @@ class OrganizationAdmin(ServiceSavedAdmin):
 
 
 class AppPolicyInline(admin.TabularInline):
+    """The attached policies, a page of them at a time with a search (see :class:`AppPolicyFormSet`)."""
+
     model = AppPolicy
+    form = AppPolicyForm
+    formset = AppPolicyFormSet
+    template = "admin/mfa_policies/app_policy_inline.html"
+    verbose_name_plural = "attached policies"
     extra = 0
     autocomplete_fields = ["policy"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.params = request.GET
+        return formset
 
 
 @admin.register(Application)
 class ApplicationAdmin(ServiceSavedAdmin):
     form = ApplicationForm
     list_display = ["name", "organization", "mfa_mode", "session_duration", "config_version"]
-    list_filter = ["organization", "mfa_mode"]
+    list_filter = [("organization", OrganizationFilter), "mfa_mode"]
+    list_select_related = ["organization"]
     search_fields = ["name"]
+    autocomplete_fields = ["organization"]
     inlines = [AppPolicyInline]
     readonly_fields = ["config_version"]
     change_list_template = "admin/mfa_policies/application_change_list.html"
@@ -175,8 +190,10 @@ def attached_policies(application, formsets) -> list[tuple[Policy, int]] | None:
 class PolicyAdmin(ServiceSavedAdmin):
     form = PolicyForm
     list_display = ["name", "organization", "decision", "mfa_mode"]
-    list_filter = ["organization", "decision", "mfa_mode"]
+    list_filter = [("organization", OrganizationFilter), "decision", "mfa_mode"]
+    list_select_related = ["organization"]
     search_fields = ["name"]
+    autocomplete_fields = ["organization"]
 
 
 class AaguidItemInline(admin.TabularInline):
@@ -195,8 +212,10 @@ class AaguidListAdmin(AuditedModelAdmin):
 
     form = AaguidListForm
     list_display = ["name", "organization", "id"]
-    list_filter = ["organization"]
+    list_filter = [("organization", OrganizationFilter)]
+    list_select_related = ["organization"]
     search_fields = ["name", "items__value", "items__description"]
+    autocomplete_fields = ["organization"]
     fields = ["organization", "name", "description", "list_type", "known_authenticators"]
     inlines = [AaguidItemInline]
 
@@ -224,6 +243,12 @@ class ConnectionAdmin(ServiceSavedAdmin):
     list_display = ["key", "name", "kind", "provider_id"]
     search_fields = ["key", "name", "provider_id"]
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if (request.GET.get("model_name"), request.GET.get("field_name")) == ("organization", "exempt_connections"):
+            queryset = queryset.enterprise()  # the exempt-connections box offers what can be exempt
+        return queryset, may_have_duplicates
+
 
 @admin.register(Membership)
 class MembershipAdmin(AuditedModelAdmin):
@@ -232,10 +257,10 @@ class MembershipAdmin(AuditedModelAdmin):
     existing membership are fixed: end it and add another."""
 
     list_display = ["user", "organization"]
-    list_filter = ["organization"]
+    list_filter = [("organization", OrganizationFilter)]
+    list_select_related = ["user", "organization"]
     search_fields = ["user__email"]
-    filter_horizontal = ["roles"]
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ["user", "organization", "roles"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["user", "organization"] if obj is not None else []
