@@ -16,3 +16,6 @@ graceful_timeout = 20
 worker_tmp_dir = "/dev/shm"  # the workers' heartbeat files, off the disk
 # X-Forwarded-Proto and friends are trusted from FORWARDED_ALLOW_IPS (gunicorn reads that variable;
 # default 127.0.0.1,::1) — a TLS proxy on another host must be listed there.
+# gunicorn ≥ 25.1 opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): two
+# instances on a host would take it from each other, and nothing here uses it.
+control_socket_disable = True
