@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 3
 DEMO ?= 1
 
-.PHONY: run serve test install install-dev chromium oidc-idp migrate demo bench bench-http clean
+.PHONY: run serve test install install-dev chromium oidc-idp migrate demo bench bench-http bench-tools clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,10 +66,14 @@ oidc-idp:
 test: install-dev chromium oidc-idp
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
+# The benchmarks start a redis-server of their own; the HTTP one drives wrk (both from Debian).
+bench-tools:
+	@command -v redis-server >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server wrk >/dev/null)
+
+bench: install-dev bench-tools
 	$(PY) bench/enforcement.py
 
-bench-http: install-dev
+bench-http: install-dev bench-tools
 	$(PY) bench/http_load.py
 
 clean:
