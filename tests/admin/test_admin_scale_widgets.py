@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from mfa_policies import constants as c
 from mfa_policies.admin.forms import AppPolicyFormSet
-from mfa_policies.models import AppPolicy, Application, Membership, Policy
+from mfa_policies.models import AppPolicy, Membership, Policy
 
 APPLICATIONS = "/admin/mfa_policies/application/"
 
