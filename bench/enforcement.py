@@ -4,7 +4,7 @@ same view without it, with the local-memory cache and with Redis side by side, a
 policies, timed against each other, and its query counts (also at 10 000 policies and users).
 
 Run: ``.venv/bin/python bench/enforcement.py`` (or ``make bench``). Uses its own SQLite database in
-a temporary directory (migrated, the demo seeded, the extra rows made with ``bulk_create``) and a
+a temporary directory, in /dev/shm when there is one (migrated, the demo seeded, the extra rows made with ``bulk_create``) and a
 redis-server of its own on a free loopback port, stopped by pid at the end. Every figure is the
 median over ``BENCH_RUNS`` runs (default 3) with its min–max. The last line is
 ``overhead_ratio=<x.xx> extra_queries=<n> redis_overhead_ratio=<x.xx>``: median with / median
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.support import spread, start_redis, stop  # noqa: E402
+from bench.support import memory_dir, spread, start_redis, stop  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "3000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -36,7 +36,7 @@ WARMUP = 200
 MANY_APPS = 20_000
 MANY_POLICIES = 2_000
 
-_tmp = tempfile.TemporaryDirectory(prefix="mfagate-bench-")
+_tmp = tempfile.TemporaryDirectory(prefix="mfagate-bench-", dir=memory_dir())
 _redis, _redis_url = start_redis(Path(_tmp.name))
 atexit.register(stop, _redis)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -10,12 +10,15 @@ Each session signs in once over HTTP (the real sign-in form, the MFA challenge w
 django-otp's verification); wrk then replays its session cookie. Every run measures the three in
 turn (the order rotates) for ``BENCH_DURATION`` seconds each (default 3) with ``BENCH_CONNECTIONS``
 connections (default 4) on one wrk thread; a Lua hook counts any answer that is not 200, which
-fails the run. Figures are medians over ``BENCH_RUNS`` runs (default 5) with their min–max;
-the ratios are taken within each run, so load that comes and goes blurs them less. The
-last line is ``http_rps_ratio=<protected/unprotected> peer_rps_ratio=<peer/unprotected>``.
+fails the run. Besides wrk's requests/s and p50/p99 it reads the CPU time gunicorn's workers and
+redis-server spent (/proc), per request: on a machine other processes share, requests/s and
+latency move with their load, CPU per request much less. Figures are medians over ``BENCH_RUNS``
+runs (default 5) with their min–max; ratios are taken within each run. The
+last line is ``http_rps_ratio=<protected/unprotected> peer_rps_ratio=<peer/unprotected>
+http_cpu_ratio=<…> peer_cpu_ratio=<…>`` (CPU per request, protected or peer over unprotected).
 
 Run: ``.venv/bin/python bench/http_load.py`` (or ``make bench-http``; needs ``wrk``: ``apt-get
-install -y wrk``). Its database is SQLite in a temporary directory; ``BENCH_DATABASE_URL`` uses
+install -y wrk``). Its database is SQLite in a temporary directory (in /dev/shm when there is one); ``BENCH_DATABASE_URL`` uses
 another one instead, **which it empties**. Only loopback is used; gunicorn and redis-server are
 stopped by pid whatever happens.
 """
@@ -38,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.support import free_port, spread, start_redis, stop, wait_for_port  # noqa: E402
+from bench.support import free_port, memory_dir, spread, start_redis, stop, wait_for_port  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 DURATION = int(os.environ.get("BENCH_DURATION", "3"))
@@ -61,7 +64,7 @@ WRK = shutil.which("wrk")
 if WRK is None:
     raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
-_tmp = tempfile.TemporaryDirectory(prefix="mfagate-http-bench-")
+_tmp = tempfile.TemporaryDirectory(prefix="mfagate-http-bench-", dir=memory_dir())
 TMP = Path(_tmp.name)
 _started: list[subprocess.Popen] = []
 atexit.register(lambda: [stop(p) for p in reversed(_started)])
@@ -175,19 +178,39 @@ def peer_session(base: str, key: str) -> str:
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url: str, cookie: str, duration: int) -> dict:
+def cpu_ticks(pids: list[int]) -> int:
+    """User + system CPU of these processes so far, in clock ticks (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def server_pids(server: subprocess.Popen, redis: subprocess.Popen) -> list[int]:
+    """gunicorn's workers and our redis-server: whose CPU a request costs."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    assert len(children) == WORKERS, children
+    return [int(c) for c in children] + [redis.pid]
+
+
+def wrk(url: str, cookie: str, duration: int, pids: list[int] | None = None) -> dict:
     script = TMP / "count.lua"
     script.write_text(LUA)
+    before = cpu_ticks(pids) if pids else 0
     out = subprocess.run(
         [WRK, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script),
          "-H", f"Cookie: sessionid={cookie}", url],
         capture_output=True, text=True, timeout=duration + 30, check=True,
     ).stdout
+    used = cpu_ticks(pids) - before if pids else 0
     latency = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": latency["50"], "p99": latency["99"],
+            "p50": latency["50"], "p99": latency["99"], "cpu_us": used * TICK_US / max(requests_done, 1),
             "not_200": int(re.search(r"not_200=(\d+)", out).group(1))}
 
 
@@ -209,15 +232,16 @@ def main():
     for name, p in ENDPOINTS:  # warm every worker
         wrk(f"{base}{p}", cookies[name], 2)
 
+    pids = server_pids(server, _redis)
     results = {name: [] for name, _ in ENDPOINTS}
     for run in range(RUNS):
         order = ENDPOINTS[run % 3:] + ENDPOINTS[:run % 3]
         for name, p in order:
-            r = wrk(f"{base}{p}", cookies[name], DURATION)
+            r = wrk(f"{base}{p}", cookies[name], DURATION, pids)
             assert r["not_200"] == 0, f"{name}: {r['not_200']} answers were not 200"
             results[name].append(r)
             print(f"  run {run + 1}/{RUNS} {name:<11} {r['rps']:8.1f} req/s  p50 {r['p50']:.2f} ms  "
-                  f"p99 {r['p99']:.2f} ms", flush=True)
+                  f"p99 {r['p99']:.2f} ms  server CPU {r['cpu_us']:.0f} us/request", flush=True)
     stop(server)
     log.close()
 
@@ -225,12 +249,18 @@ def main():
     for name, _ in ENDPOINTS:
         rows = results[name]
         print(f"{name:<11} req/s {spread([r['rps'] for r in rows], '{:.0f}')}; "
-              f"p50 {spread([r['p50'] for r in rows])} ms; p99 {spread([r['p99'] for r in rows])} ms")
+              f"p50 {spread([r['p50'] for r in rows])} ms; p99 {spread([r['p99'] for r in rows])} ms; "
+              f"server CPU {spread([r['cpu_us'] for r in rows], '{:.0f}')} us/request")
     ratio = [p["rps"] / u["rps"] for p, u in zip(results["protected"], results["unprotected"])]
     peer = [p["rps"] / u["rps"] for p, u in zip(results["peer"], results["unprotected"])]
+    cpu = [p["cpu_us"] / u["cpu_us"] for p, u in zip(results["protected"], results["unprotected"])]
+    peer_cpu = [p["cpu_us"] / u["cpu_us"] for p, u in zip(results["peer"], results["unprotected"])]
     print(f"req/s ratio, same run: protected/unprotected {spread(ratio)}; peer/unprotected {spread(peer)}")
+    print(f"server CPU per request ratio, same run: protected/unprotected {spread(cpu)}; "
+          f"peer/unprotected {spread(peer_cpu)}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores; other processes share them)")
-    print(f"http_rps_ratio={statistics.median(ratio):.2f} peer_rps_ratio={statistics.median(peer):.2f}")
+    print(f"http_rps_ratio={statistics.median(ratio):.2f} peer_rps_ratio={statistics.median(peer):.2f} "
+          f"http_cpu_ratio={statistics.median(cpu):.2f} peer_cpu_ratio={statistics.median(peer_cpu):.2f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import statistics
@@ -9,6 +10,13 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def memory_dir() -> str | None:
+    """Where the benchmarks keep their SQLite database: in memory (/dev/shm) when there is one, so
+    that other processes' disk traffic does not land in the timings through SQLite's fsync."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def free_port() -> int:
