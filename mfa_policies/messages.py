@@ -86,6 +86,21 @@ MESSAGES = {
     "aaguid_list_name": "A list needs a name.",
     "aaguid_list_in_use": "required_aaguids: the list “{name}” is in use by {organizations}; set its required_aaguids "
                           "to null (or another list) first.",
+    # ------------------------------------------------------- JSON values and text (limits)
+    "json_text_too_large": "This is {size} characters long; at most {limit} are accepted.",
+    "json_too_deep": "This is nested too deeply: at most {limit} levels of lists and objects.",
+    "json_too_many_items": "A list or object here has {count} entries; at most {limit} are accepted.",
+    "json_string_too_long": "A value here is {length} characters long; at most {limit} are accepted.",
+    "json_nul": "A value here contains a NUL character (\\u0000), which cannot be stored.",
+    "json_surrogate": "A value here contains a lone surrogate (an invalid Unicode character such as \\ud800), "
+                      "which cannot be stored.",
+    "json_not_finite": "Numbers must be finite (no NaN or Infinity).",
+    "rules_too_many": "This has {count} rules; at most {limit} are accepted.",
+    "prefixes_too_many": "This has {count} path prefixes; at most {limit} are accepted.",
+    "text_too_long": "This is {length} characters long; at most {limit} are accepted.",
+    "aaguid_items_too_many": "This list would hold {count} AAGUIDs; at most {limit} are accepted.",
+    "formset_counts": "The rows sent do not match the rows of this page (it may be out of date, or the form was "
+                      "altered). Reload the page and try again.",
     # --------------------------------------------------------------------- policy tester
     "tester_no_user": "There is no user with email {email}.",
     "tester_amr_limits": "Give at most 20 amr values of up to 64 characters each.",

@@ -124,8 +124,12 @@ def aaguid_list_save(*, acting_user, aaguid_list: AaguidList, items, ip_address:
     on ``items`` and writes nothing. AAGUID rules apply at enrollment only (seed 002), so saving a
     list — even an organization's ``required_aaguids`` — revokes no session and bumps no version.
     """
+    items = list(items)
     wanted: dict[str, str] = {}
     errors: list[str] = []
+    if len(items) > validation.MAX_AAGUID_ITEMS:
+        errors.append(message("aaguid_items_too_many", count=len(items), limit=validation.MAX_AAGUID_ITEMS))
+        items = []
     for value, description in items:
         try:
             value = validation.normalize_aaguid(value)

@@ -11,6 +11,7 @@ model's ``clean()``, which reads it.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Collection, Iterable
 
@@ -28,6 +29,22 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 
 Errors = dict[str, list[str]]
 
+# Limits on what a configuration value may hold (README "Limits"). A JSON value nested deeper,
+# longer or larger than these is refused with a field error before any other rule looks at it.
+MAX_JSON_DEPTH = 4          # levels of lists and objects in one field's value
+MAX_JSON_ITEMS = 200        # entries of any one list or object
+MAX_RULES = 200             # rules in one of include / require / exclude
+MAX_PATH_PREFIXES = 100     # path prefixes of one application
+MAX_STRING = 1024           # characters of any one string in a JSON value
+MAX_DESCRIPTION = 1024      # characters of an AAGUID list's description
+MAX_AAGUID_ITEMS = 1000     # AAGUIDs in one list
+# Limits on JSON *text* a person or client sends, before it is parsed: the same as the API's body.
+MAX_JSON_TEXT = 256 * 1024  # characters
+MAX_JSON_TEXT_DEPTH = 32    # nesting seen in the text (it bounds the parser's recursion)
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
 
 def raise_if_errors(errors: Errors) -> None:
     if errors:
@@ -38,13 +55,65 @@ def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+def shown(value, limit: int = 100) -> str:
+    """``value`` as a message may quote it: at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def json_text_problem(text: str, *, max_chars: int = MAX_JSON_TEXT, max_depth: int = MAX_JSON_TEXT_DEPTH) -> str | None:
+    """Why JSON ``text`` is refused before parsing it (too large, nested too deeply), or ``None``.
+
+    The depth is counted on the brackets outside string literals, so text nested thousands of
+    levels deep is refused in linear time instead of exhausting the parser's recursion."""
+    if len(text) > max_chars:
+        return m("json_text_too_large", size=len(text), limit=max_chars)
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else depth - 1
+        if depth > max_depth:
+            return m("json_too_deep", limit=max_depth)
+    return None
+
+
+def json_value_problem(value, *, max_depth: int = MAX_JSON_DEPTH, max_items: int | None = MAX_JSON_ITEMS,
+                       max_string: int | None = MAX_STRING) -> str | None:
+    """Why a parsed JSON ``value`` cannot be kept, or ``None``: nested deeper than ``max_depth``
+    levels of lists and objects, a list or object over ``max_items`` entries, a string over
+    ``max_string`` characters, a NUL character (PostgreSQL stores none), a lone surrogate (no
+    database stores one) or a number that is not finite. Iterative: any depth is safe."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if max_string is not None and len(item) > max_string:
+                return m("json_string_too_long", length=len(item), limit=max_string)
+            if "\x00" in item:
+                return m("json_nul")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return m("json_surrogate")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return m("json_not_finite")
+        elif isinstance(item, (list, dict)):
+            if depth + 1 > max_depth:
+                return m("json_too_deep", limit=max_depth)
+            if max_items is not None and len(item) > max_items:
+                return m("json_too_many_items", count=len(item), limit=max_items)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def normalize_aaguid(value: str) -> str:
     """``8C39EE86-7F9A-4A95-9BA3-F6B097E5C2EE`` → ``8c39ee867f9a4a959ba3f6b097e5c2ee``."""
     if not isinstance(value, str):
         raise ValueError(m("aaguid_not_text"))
     normalized = value.strip().replace("-", "").lower()
     if not _AAGUID.match(normalized):
-        raise ValueError(m("aaguid_format", value=value))
+        raise ValueError(m("aaguid_format", value=shown(value)))
     return normalized
 
 
@@ -52,9 +121,12 @@ def authenticators_errors(field: str, value) -> list[str]:
     choices = ", ".join(c.AUTHENTICATOR_KINDS)
     if not isinstance(value, list):
         return [m("methods_not_a_list", field=field, choices=choices)]
+    problem = json_value_problem(value)
+    if problem:
+        return [problem]
     unknown = [v for v in value if v not in c.AUTHENTICATOR_KINDS]
     if unknown:
-        return [m("methods_unknown", field=field, unknown=", ".join(map(repr, unknown)), choices=choices)]
+        return [m("methods_unknown", field=field, unknown=shown(", ".join(map(repr, unknown))), choices=choices)]
     if len(set(value)) != len(value):
         return [m("methods_repeated", field=field)]
     return []
@@ -163,19 +235,26 @@ def application_errors(app, *, prefix_owners: dict[str, str] | None = None) -> E
     for text in duration_errors("session_duration", app.session_duration):
         _add(errors, "session_duration", text)
     prefixes = app.path_prefixes
+    if isinstance(prefixes, list) and len(prefixes) > MAX_PATH_PREFIXES:
+        _add(errors, "path_prefixes", m("prefixes_too_many", count=len(prefixes), limit=MAX_PATH_PREFIXES))
+        return errors
+    problem = json_value_problem(prefixes)
+    if problem:
+        _add(errors, "path_prefixes", problem)
+        return errors
     if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
         _add(errors, "path_prefixes", m("prefixes_not_a_list"))
         return errors
     for prefix in prefixes:
         if not prefix.startswith("/") or any(ch.isspace() for ch in prefix) or "?" in prefix or "#" in prefix:
-            _add(errors, "path_prefixes", m("prefix_malformed", prefix=prefix))
+            _add(errors, "path_prefixes", m("prefix_malformed", prefix=shown(prefix)))
     if len(set(prefixes)) != len(prefixes):
         _add(errors, "path_prefixes", m("prefix_repeated"))
     taken = prefix_owners or {}
     if prefixes:
         for prefix in prefixes:
             if prefix in taken:
-                _add(errors, "path_prefixes", m("prefix_taken", prefix=prefix, application=taken[prefix]))
+                _add(errors, "path_prefixes", m("prefix_taken", prefix=shown(prefix), application=taken[prefix]))
     return errors
 
 
@@ -190,6 +269,11 @@ def rule_values(rules, selector: str) -> set[str]:
 
 def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> list[str]:
     """``role_keys`` / ``connection_keys``: which of the keys the rules name exist."""
+    if isinstance(rules, list) and len(rules) > MAX_RULES:
+        return [m("rules_too_many", count=len(rules), limit=MAX_RULES)]
+    problem = json_value_problem(rules)
+    if problem:
+        return [problem]
     if not isinstance(rules, list):
         return [m("rules_not_a_list", field=field)]
     messages: list[str] = []
@@ -200,7 +284,7 @@ def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connectio
             continue
         selector, value = rule["selector"], rule.get("value", "")
         if selector not in c.SELECTORS:
-            messages.append(m("rule_selector", where=where, selector=selector, choices=", ".join(c.SELECTORS)))
+            messages.append(m("rule_selector", where=where, selector=shown(selector), choices=", ".join(c.SELECTORS)))
             continue
         if not isinstance(value, str):
             messages.append(m("rule_value_not_text", where=where))
@@ -216,19 +300,19 @@ def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connectio
             try:
                 validate_email(value)
             except ValidationError:
-                messages.append(m("rule_email", where=where, value=value))
+                messages.append(m("rule_email", where=where, value=shown(value)))
         elif selector == c.SELECTOR_EMAIL_DOMAIN:
             if not _DOMAIN.match(value.lower().lstrip("@")):
-                messages.append(m("rule_email_domain", where=where, value=value))
+                messages.append(m("rule_email_domain", where=where, value=shown(value)))
         elif selector == c.SELECTOR_ROLE:
             if value not in role_keys:
-                messages.append(m("rule_role", where=where, value=value))
+                messages.append(m("rule_role", where=where, value=shown(value)))
         elif selector == c.SELECTOR_CONNECTION:
             if value not in connection_keys:
-                messages.append(m("rule_connection", where=where, value=value))
+                messages.append(m("rule_connection", where=where, value=shown(value)))
         elif selector == c.SELECTOR_AUTH_METHOD:
             if not _AMR_VALUE.match(value):
-                messages.append(m("rule_amr", where=where, value=value))
+                messages.append(m("rule_amr", where=where, value=shown(value)))
     return messages
 
 
@@ -262,4 +346,14 @@ def policy_errors(policy, *, role_keys: Collection[str] = (), connection_keys: C
     if not errors:
         for field in ("include", "require", "exclude"):
             setattr(policy, field, normalize_rules(getattr(policy, field)))
+    return errors
+
+
+def aaguid_list_errors(aaguid_list) -> Errors:
+    """A list needs a name; its description is bounded."""
+    errors: Errors = {}
+    if not (aaguid_list.name or "").strip():
+        _add(errors, "name", m("aaguid_list_name"))
+    if len(aaguid_list.description or "") > MAX_DESCRIPTION:
+        _add(errors, "description", m("text_too_long", length=len(aaguid_list.description), limit=MAX_DESCRIPTION))
     return errors

@@ -206,3 +206,47 @@ def test_provider_ids_are_unique_and_enterprise_only(make_connection, db):
     assert "already signs in through “okta”" in errors["provider_id"][0]
     errors = errors_of(Connection(key="pw", name="Pw", kind=c.CONNECTION_PASSWORD, provider_id="corp"))
     assert "only enterprise" in errors["provider_id"][0]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" * 5000 + "]" * 5000, "nested too deeply: at most 32 levels"),
+    ('{"a":' * 33 + "1" + "}" * 33, "nested too deeply: at most 32 levels"),
+    ("x" * (256 * 1024 + 1), "262145 characters long; at most 262144"),
+])
+def test_json_text_too_deep_or_too_large_is_refused_before_parsing(text, words):
+    from mfa_policies.validation import json_text_problem
+
+    assert words in json_text_problem(text)
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting():
+    from mfa_policies.validation import json_text_problem
+
+    assert json_text_problem('["' + "[" * 100 + '", "\\"[[[[["]') is None
+
+
+@pytest.mark.parametrize("value, words", [
+    ([[[[["x"]]]]], "nested too deeply: at most 4 levels"),
+    (list(range(201)), "201 entries; at most 200"),
+    (["x" * 1025], "1025 characters long; at most 1024"),
+    (["a\x00b"], "NUL character"),
+    ({"a\x00": 1}, "NUL character"),
+    (["\ud800"], "lone surrogate"),
+    ([float("inf")], "finite"),
+    ([float("nan")], "finite"),
+])
+def test_json_values_over_the_limits_are_refused_in_words(value, words):
+    from mfa_policies.validation import json_value_problem
+
+    assert words in json_value_problem(value)
+
+
+def test_json_values_within_the_limits_pass():
+    from mfa_policies.validation import json_value_problem
+
+    assert json_value_problem([{"selector": "email", "value": "é" * 1024}] * 200) is None
+
+
+def test_a_description_over_1024_characters_is_refused(make_org):
+    aaguids = AaguidList(organization=make_org(), name="Keys", description="d" * 1025)
+    assert "at most 1024" in errors_of(aaguids)["description"][0]
