@@ -4,7 +4,7 @@ Django's admin fails on a few crafted posts: JSON nested thousands deep exhausts
 recursion, an autocomplete widget re-rendering a refused value queries the database with it (a
 non-UUID user, a policy id that is not a number, a number too large for the column), a list of
 ids too large for the column overflows the ``IN`` query, JSON holding NUL characters or lone
-surrogates reaches the database, and tampered inline management counts make the formset save
+surrogates reaches the database, an autocomplete search for a NUL character reaches PostgreSQL, and tampered inline management counts make the formset save
 rows twice or drop them. Each piece here closes one of those; :class:`HostileInputMixin` puts
 them on a ModelAdmin and its inlines, and :class:`~mfa_policies.admin.site.MfagateAdminSite`
 applies it to every ModelAdmin registered — third-party ones included — so a model registered
@@ -182,6 +182,13 @@ class HostileInputMixin:
 
 
 class _HostileInputModelAdmin(HostileInputMixin):
+    def get_search_results(self, request, queryset, search_term):
+        """A search for a NUL character (the changelist's, or an autocomplete widget's) matches
+        nothing, rather than reaching PostgreSQL, which refuses NUL in text."""
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
     def get_inlines(self, request, obj):
         return [hostile_input_safe(inline) for inline in super().get_inlines(request, obj)]
 

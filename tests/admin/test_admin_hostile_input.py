@@ -419,3 +419,16 @@ def test_a_model_admin_registered_later_refuses_hostile_input_too():
     site.register(Group, LaterAdmin)
     assert isinstance(site._registry[Group], HostileInputMixin) and isinstance(site._registry[Group], LaterAdmin)
     assert all(isinstance(model_admin, HostileInputMixin) for model_admin in admin.site._registry.values())
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/autocomplete/?app_label=mfa_policies&model_name=apppolicy&field_name=policy&term=%00",
+    "/admin/autocomplete/?app_label=mfa_policies&model_name=membership&field_name=user&term=a%00",
+    "/admin/mfa_policies/policy/?q=%00",
+])
+def test_a_search_for_a_nul_character_finds_nothing(demo_admin_client, demo, url):
+    """PostgreSQL refuses NUL in text; the search answers without asking it."""
+    response = demo_admin_client.get(url)
+    assert response.status_code == 200
+    if "autocomplete" in url:
+        assert response.json()["results"] == []
