@@ -236,7 +236,7 @@ def application_save(*, acting_user, instance: Application, policies=None, ip_ad
     try:
         configuration_save(acting_user=acting_user, instance=instance, ip_address=ip_address)
     except ValidationError as exc:
-        raise ValidationError({**errors, **exc.message_dict}) from None
+        raise ValidationError({**errors, **exc.error_dict}) from None  # error_dict keeps each refusal's place
     validation.raise_if_errors(errors)
     if policies is None:
         return instance

@@ -1,8 +1,10 @@
 """Every rule about what a valid MFA configuration is, in one place.
 
 Each ``*_errors`` function returns ``{field: [message, ...]}`` (empty when valid), with messages
-(worded in :mod:`.messages`) that name the field and say what to do. Models call these from ``clean()``; admin forms and the
-API reuse them, so a rule is written once and worded once.
+(worded in :mod:`.messages`) that say what is wrong and what to do without naming the field: the
+admin shows them next to it, the API names it in front. A refusal of one entry inside a field's
+value (a rule) is a :class:`Placed` message, which also says exactly where. Models call these
+from ``clean()``; admin forms and the API reuse them, so a rule is written once and worded once.
 
 Pure: no ORM. What a rule needs to know about the rest of the configuration (which names already
 use a path prefix, whether enforcement was on before, …) is handed in as plain values by the
@@ -44,6 +46,21 @@ MAX_JSON_TEXT_DEPTH = 32    # nesting seen in the text (it bounds the parser's r
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class Placed(str):
+    """A refusal of one entry inside a field's value. As text it names the entry in words for a
+    person (“Rule 2: …”); ``path`` names it for a machine client (``include[1]``) and ``words`` is
+    the refusal alone, so the API can answer ``include[1]: …``. It rides through
+    ``ValidationError`` as the error's ``message``."""
+
+    path: str
+    words: str
+
+    def __new__(cls, text: str, *, path: str, words: str):
+        placed = super().__new__(cls, text)
+        placed.path, placed.words = path, words
+        return placed
 
 
 def raise_if_errors(errors: Errors) -> None:
@@ -117,18 +134,18 @@ def normalize_aaguid(value: str) -> str:
     return normalized
 
 
-def authenticators_errors(field: str, value) -> list[str]:
+def authenticators_errors(value) -> list[str]:
     choices = ", ".join(c.AUTHENTICATOR_KINDS)
     if not isinstance(value, list):
-        return [m("methods_not_a_list", field=field, choices=choices)]
+        return [m("methods_not_a_list", choices=choices)]
     problem = json_value_problem(value)
     if problem:
         return [problem]
     unknown = [v for v in value if v not in c.AUTHENTICATOR_KINDS]
     if unknown:
-        return [m("methods_unknown", field=field, unknown=shown(", ".join(map(repr, unknown))), choices=choices)]
+        return [m("methods_unknown", unknown=shown(", ".join(map(repr, unknown))), choices=choices)]
     if len(set(value)) != len(value):
-        return [m("methods_repeated", field=field)]
+        return [m("methods_repeated")]
     return []
 
 
@@ -136,17 +153,17 @@ def canonical_kinds(value: Iterable[str]) -> list[str]:
     return list(ordered_kinds(set(value)))
 
 
-def duration_errors(field: str, value) -> list[str]:
+def duration_errors(value) -> list[str]:
     try:
         parse_duration(value)
     except DurationError as exc:
-        return [m("duration_field", field=field, problem=exc)]
+        return [m("duration_field", problem=exc)]
     return []
 
 
 def environment_errors(env) -> Errors:
     errors: Errors = {}
-    for text in authenticators_errors("allowed_authenticators", env.allowed_authenticators):
+    for text in authenticators_errors(env.allowed_authenticators):
         _add(errors, "allowed_authenticators", text)
     if env.mfa_requirement not in dict(c.ENV_REQUIREMENT_CHOICES):
         _add(errors, "mfa_requirement", m("environment_requirement"))
@@ -166,10 +183,10 @@ def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enfor
     errors: Errors = {}
     if not (org.name or "").strip():
         _add(errors, "name", m("organization_name"))
-    for text in authenticators_errors("allowed_authenticators", org.allowed_authenticators):
+    for text in authenticators_errors(org.allowed_authenticators):
         _add(errors, "allowed_authenticators", text)
     for field in ("session_duration", "amr_session_duration"):
-        for text in duration_errors(field, getattr(org, field)):
+        for text in duration_errors(getattr(org, field)):
             _add(errors, field, text)
     if "allowed_authenticators" in errors:
         return errors
@@ -216,11 +233,11 @@ def mfa_config_errors(*, mode: str, allowed, duration: str, organization) -> Err
         return errors
     if mode != c.MODE_CUSTOM:
         return errors
-    for text in authenticators_errors("mfa_allowed_authenticators", allowed):
+    for text in authenticators_errors(allowed):
         _add(errors, "mfa_allowed_authenticators", text)
     if not errors and not allowed:
         _add(errors, "mfa_allowed_authenticators", m("custom_needs_methods"))
-    for text in duration_errors("mfa_session_duration", duration):
+    for text in duration_errors(duration):
         _add(errors, "mfa_session_duration", text)
     if organization is not None and not organization.allowed_authenticators:
         _add(errors, "mfa_mode", m("custom_needs_independent_mfa", organization=organization.name))
@@ -232,7 +249,7 @@ def application_errors(app, *, prefix_owners: dict[str, str] | None = None) -> E
     errors: Errors = {}
     if not (app.name or "").strip():
         _add(errors, "name", m("application_name"))
-    for text in duration_errors("session_duration", app.session_duration):
+    for text in duration_errors(app.session_duration):
         _add(errors, "session_duration", text)
     prefixes = app.path_prefixes
     if isinstance(prefixes, list) and len(prefixes) > MAX_PATH_PREFIXES:
@@ -275,45 +292,47 @@ def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connectio
     if problem:
         return [problem]
     if not isinstance(rules, list):
-        return [m("rules_not_a_list", field=field)]
+        return [m("rules_not_a_list")]
     messages: list[str] = []
     for index, rule in enumerate(rules):
-        where = f"{field}[{index}]"
-        if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
-            messages.append(m("rule_shape", where=where))
-            continue
-        selector, value = rule["selector"], rule.get("value", "")
-        if selector not in c.SELECTORS:
-            messages.append(m("rule_selector", where=where, selector=shown(selector), choices=", ".join(c.SELECTORS)))
-            continue
-        if not isinstance(value, str):
-            messages.append(m("rule_value_not_text", where=where))
-            continue
-        if selector == c.SELECTOR_EVERYONE:
-            if value:
-                messages.append(m("rule_everyone_value", where=where))
-            continue
-        if not value:
-            messages.append(m("rule_value_needed", where=where, selector=selector))
-            continue
-        if selector == c.SELECTOR_EMAIL:
-            try:
-                validate_email(value)
-            except ValidationError:
-                messages.append(m("rule_email", where=where, value=shown(value)))
-        elif selector == c.SELECTOR_EMAIL_DOMAIN:
-            if not _DOMAIN.match(value.lower().lstrip("@")):
-                messages.append(m("rule_email_domain", where=where, value=shown(value)))
-        elif selector == c.SELECTOR_ROLE:
-            if value not in role_keys:
-                messages.append(m("rule_role", where=where, value=shown(value)))
-        elif selector == c.SELECTOR_CONNECTION:
-            if value not in connection_keys:
-                messages.append(m("rule_connection", where=where, value=shown(value)))
-        elif selector == c.SELECTOR_AUTH_METHOD:
-            if not _AMR_VALUE.match(value):
-                messages.append(m("rule_amr", where=where, value=shown(value)))
+        words = _rule_problem(rule, role_keys=role_keys, connection_keys=connection_keys)
+        if words:
+            messages.append(Placed(m("rule_place", number=index + 1, problem=words), path=f"{field}[{index}]",
+                                   words=words))
     return messages
+
+
+def _rule_problem(rule, *, role_keys: Collection[str], connection_keys: Collection[str]) -> str | None:
+    """What is wrong with one rule, in words that follow its place (“Rule 2: …”), or ``None``."""
+    if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
+        return m("rule_shape")
+    selector, value = rule["selector"], rule.get("value", "")
+    if selector not in c.SELECTORS:
+        return m("rule_selector", selector=shown(selector), choices=", ".join(c.SELECTORS))
+    if not isinstance(value, str):
+        return m("rule_value_not_text")
+    if selector == c.SELECTOR_EVERYONE:
+        return m("rule_everyone_value") if value else None
+    if not value:
+        return m("rule_value_needed", selector=selector)
+    if selector == c.SELECTOR_EMAIL:
+        try:
+            validate_email(value)
+        except ValidationError:
+            return m("rule_email", value=shown(value))
+    elif selector == c.SELECTOR_EMAIL_DOMAIN:
+        if not _DOMAIN.match(value.lower().lstrip("@")):
+            return m("rule_email_domain", value=shown(value))
+    elif selector == c.SELECTOR_ROLE:
+        if value not in role_keys:
+            return m("rule_role", value=shown(value))
+    elif selector == c.SELECTOR_CONNECTION:
+        if value not in connection_keys:
+            return m("rule_connection", value=shown(value))
+    elif selector == c.SELECTOR_AUTH_METHOD:
+        if not _AMR_VALUE.match(value):
+            return m("rule_amr", value=shown(value))
+    return None
 
 
 def normalize_rules(rules: list[dict]) -> list[dict]:

@@ -3,6 +3,7 @@ from any admin page."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 
@@ -17,6 +18,15 @@ def org_form(org, **changes):
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v != ""}
+
+
+def field_errors(response, field: str) -> str:
+    """The HTML of ``field``'s row in the admin form of ``response``: where its refusals show."""
+    html = response.content.decode()
+    row = re.search(rf'<div class="form-row[^"]*\bfield-{field}\b', html)
+    assert row is not None, f"no row for {field}"
+    end = html.find('class="form-row', row.end())
+    return html[row.start():end if end != -1 else len(html)]
 
 
 class _FormReader(HTMLParser):
