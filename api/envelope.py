@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
@@ -78,24 +79,41 @@ def invalid(errors: dict[str, list[str]] | list[tuple[int, str]]) -> ApiError:
 
 def from_validation_error(exc: ValidationError, rename: dict[str, str] | None = None) -> ApiError:
     """One error per message of ``exc`` (from :mod:`mfa_policies.validation` or a model), each
-    naming the API field: a message that starts with the model field's name gets the API name
-    instead (``mfa_allowed_authenticators: …`` → ``mfa_config.allowed_authenticators: …``), any
-    other is prefixed with it."""
+    ``"<field>: <words>"``: the refusal's words are the admin's, which name no field, so the API
+    puts the field in front — its API name (``rename``: ``mfa_allowed_authenticators`` →
+    ``mfa_config.allowed_authenticators``), or for one entry inside a value its exact place
+    (``include[0]``, from :class:`~mfa_policies.validation.Placed`). The words then read as a
+    clause: an ordinary capitalised first word is lowercased (``Only`` → ``only``; ``MFA``,
+    ``AAGUID`` and quotes stay)."""
     rename = rename or {}
     if not hasattr(exc, "error_dict"):
         return ApiError(400, [(INVALID, message) for message in exc.messages])
     errors = []
-    for field, messages in exc.message_dict.items():
-        api_field = rename.get(field, field)
-        for message in messages:
+    for field, field_errors in exc.error_dict.items():
+        for error in field_errors:
+            text = str(error.message % error.params if error.params else error.message)
+            place = getattr(error.message, "path", None)
             if field == NON_FIELD_ERRORS:
-                errors.append((INVALID, message))
-            elif message.startswith(field) and not message[len(field):len(field) + 1].isalnum() \
-                    and message[len(field):len(field) + 1] != "_":
-                errors.append((INVALID, api_field + message[len(field):]))
+                errors.append((INVALID, text))
+            elif place:
+                errors.append((INVALID, f"{_api_place(place, rename)}: {_clause(error.message.words)}"))
             else:
-                errors.append((INVALID, f"{api_field}: {message}"))
+                errors.append((INVALID, f"{rename.get(field, field)}: {_clause(text)}"))
     return ApiError(400, errors)
+
+
+def _api_place(path: str, rename: dict[str, str]) -> str:
+    """``include[0]`` with its field renamed as the API calls it."""
+    head = re.match(r"[A-Za-z_]+", path)
+    name = head.group(0) if head else path
+    return rename.get(name, name) + path[len(name):]
+
+
+def _clause(words: str) -> str:
+    first = words.split(" ", 1)[0]
+    if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
+        return words[:1].lower() + words[1:]
+    return words
 
 
 def _reject_constant(name: str):

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from mfa_policies import clock
+from mfa_policies.messages import message
 
 from .scopes import SCOPES
 
@@ -59,11 +60,11 @@ class ApiToken(models.Model):
     def clean(self):
         errors = {}
         if not isinstance(self.scopes, list) or any(s not in SCOPES for s in self.scopes):
-            errors["scopes"] = [f"scopes: choose from {', '.join(SCOPES)}."]
+            errors["scopes"] = [message("token_scopes_unknown", choices=", ".join(SCOPES))]
         elif not self.scopes:
-            errors["scopes"] = ["scopes: a token needs at least one scope."]
+            errors["scopes"] = [message("token_needs_scope")]
         if self.owner_id and not (self.owner.is_staff and self.owner.is_active):
-            errors["owner"] = ["owner: a token acts as an active admin (staff) user."]
+            errors["owner"] = [message("token_owner_not_admin")]
         if errors:
             raise ValidationError(errors)
 

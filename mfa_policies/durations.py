@@ -25,7 +25,7 @@ def parse_duration(value: str) -> dt.timedelta:
         raise DurationError(message("duration_not_text"))
     match = _PATTERN.match(value)
     if not value or match is None:
-        raise DurationError(message("duration_format", value=value))
+        raise DurationError(message("duration_format", value=value[:100]))
     hours = int(match["h"] or 0)
     minutes = int(match["m"] or 0)
     if match["h"] is not None and match["m"] is not None and minutes >= 60:

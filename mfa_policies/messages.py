@@ -17,75 +17,103 @@ MESSAGES = {
                    "policies of “{app}”. Signing in another way (for example through your company's "
                    "identity provider) may also change the decision.",
     # ------------------------------------------------------------------------ durations
-    "duration_not_text": "must be a string such as 30m, 1h, 24h or 1h30m",
+    # Refusals name no field: the admin shows them next to it, the API puts the field's name in
+    # front ("<field>: <words>", api/envelope.py). A setting named in words is named by its label.
+    "duration_not_text": "Enter a duration as text, such as 30m, 1h, 24h or 1h30m",
     "duration_format": "“{value}” is not a duration; use whole hours and minutes such as 30m, 1h, 24h or 1h30m",
     "duration_minutes": "“{value}”: minutes after hours must be below 60",
     "duration_too_long": "“{value}” is longer than the maximum of 720h",
-    "duration_not_whole_minutes": "durations are whole minutes from 0m to 720h",
-    "duration_field": "{field}: {problem}.",
+    "duration_not_whole_minutes": "Durations are whole minutes from 0m to 720h",
+    "duration_field": "{problem}.",
     # -------------------------------------------------------------------------- methods
-    "methods_not_a_list": "{field} must be a list of methods: {choices}.",
-    "methods_unknown": "{field}: unknown method {unknown}; choose from {choices}.",
-    "methods_repeated": "{field}: each method may be listed once.",
+    "methods_not_a_list": "Give the methods as a list of {choices}.",
+    "methods_unknown": "Unknown method {unknown}; choose from {choices}.",
+    "methods_repeated": "Each method may be listed once.",
     # ---------------------------------------------------------------------- environment
-    "environment_requirement": "mfa_requirement must be one of no, yes, optional.",
-    "environment_yes_needs_methods": "allowed_authenticators: choose at least one default method when the "
-                                     "environment requires MFA.",
+    "environment_requirement": "Choose “No”, “Yes” or “Optional”.",
+    "environment_yes_needs_methods": "Choose at least one default method: the environment requires MFA "
+                                     "(“Multi-factor auth” is “Yes”).",
     # --------------------------------------------------------------------- organization
-    "organization_name": "name: an organization needs a name.",
-    "enforce_needs_methods": "mfa_required_for_all_apps: choose at least one method before enforcing MFA for all "
-                             "applications.",
-    "amr_with_aaguid_list": "amr_matching_enabled: identity provider MFA and an AAGUID list cannot both be on — the "
-                            "IdP's amr claim carries no AAGUID, so it cannot prove an approved authenticator was used.",
-    "aaguid_list_of_another_organization": "required_aaguids: the AAGUID list belongs to another organization.",
-    "independent_mfa_off_with_customs": "allowed_authenticators: independent MFA cannot be turned off while custom "
-                                        "MFA settings exist on {owners}. Remove those custom settings first.",
-    "enforcement_off_while_environment_yes": "mfa_required_for_all_apps: enforcement cannot be switched off while the "
-                                             "environment requires MFA (Environment → Multi-factor auth is “Yes”). "
-                                             "Switch the environment to “No” or “Optional” first.",
+    "organization_name": "An organization needs a name.",
+    "enforce_needs_methods": "Choose at least one of the “Methods” before enforcing multi-factor authentication for "
+                             "this organization.",
+    "amr_with_aaguid_list": "“Use identity provider MFA” and an “AAGUID list” cannot both be turned on: AAGUID "
+                            "information is not present in the identity provider's AMR claim, so it cannot prove that "
+                            "an approved authenticator was used. Turn off “Use identity provider MFA” or clear the "
+                            "“AAGUID list”.",
+    "aaguid_list_of_another_organization": "This AAGUID list belongs to another organization; choose one of this "
+                                           "organization's lists.",
+    "independent_mfa_off_with_customs": "Independent MFA cannot be turned off while custom MFA settings exist on "
+                                        "{owners}. Remove those custom settings first (choose “Respect global "
+                                        "enforcement setting” or “Disable MFA” there).",
+    "enforcement_off_while_environment_yes": "Enforcement cannot be switched off while the environment requires MFA "
+                                             "(Environment → Multi-factor auth is “Yes”). Switch the environment to "
+                                             "“No” or “Optional” first.",
     # ----------------------------------------------------------------------- connections
-    "provider_id_local": "provider_id: only enterprise (OIDC or SAML) connections sign in through a provider.",
-    "provider_id_taken": "provider_id: connection “{connection}” already signs in through “{provider_id}”.",
-    "exempt_connections_local": "exempt_connections: only enterprise connections can be exempt; {keys} {verb} not.",
+    "provider_id_local": "Only enterprise (OIDC or SAML) connections sign in through a provider: leave the provider "
+                         "id empty, or choose an enterprise kind.",
+    "provider_id_taken": "Connection “{connection}” already signs in through “{provider_id}”.",
+    "exempt_connections_local": "Only enterprise connections can be exempt; {keys} {verb} not.",
     # ----------------------------------------------------------------------- mfa_config
-    "mfa_mode": "mfa_mode must be one of inherit, custom, disabled.",
-    "custom_needs_methods": "mfa_allowed_authenticators: custom MFA settings need at least one method.",
-    "custom_needs_independent_mfa": "mfa_mode: custom MFA settings need independent MFA turned on for “{organization}” "
-                                    "first (choose its methods in the organization's access settings).",
-    "custom_on_allow_only": "mfa_mode: custom MFA settings apply to Allow policies only.",
+    "mfa_mode": "Choose “Respect global enforcement setting”, “Custom MFA settings” or “Disable MFA”.",
+    "custom_needs_methods": "Custom MFA settings need at least one of the “MFA methods”.",
+    "custom_needs_independent_mfa": "Custom MFA settings need independent MFA turned on for “{organization}” first: "
+                                    "choose its “Methods” in the organization's Multi-factor auth settings.",
+    "custom_on_allow_only": "Custom MFA settings apply to Allow policies only.",
     # ---------------------------------------------------------------------- applications
-    "application_name": "name: an application needs a name.",
-    "prefixes_not_a_list": "path_prefixes must be a list of paths such as /demo/a/.",
-    "prefix_malformed": "path_prefixes: “{prefix}” must be a path starting with / with no spaces, query or fragment.",
-    "prefix_repeated": "path_prefixes: each prefix may be listed once.",
-    "prefix_taken": "path_prefixes: “{prefix}” is already covered by application “{application}”.",
-    "policy_of_another_organization": "policies: policy “{policy}” belongs to another organization.",
-    "policy_listed_twice": "policies: policy “{policy}” is listed twice.",
-    "precedence_twice": "policies: precedence {precedence} is used twice; each policy needs its own.",
+    "application_name": "An application needs a name.",
+    "prefixes_not_a_list": "Path prefixes must be a list of paths such as [\"/demo/a/\"].",
+    "prefix_malformed": "“{prefix}” must be a path starting with / with no spaces, query or fragment.",
+    "prefix_repeated": "Each prefix may be listed once.",
+    "prefix_taken": "“{prefix}” is already covered by application “{application}”.",
+    "policy_of_another_organization": "Policy “{policy}” belongs to another organization.",
+    "policy_listed_twice": "Policy “{policy}” is listed twice.",
+    "precedence_twice": "Precedence {precedence} is used twice; each policy needs its own.",
     "attach_across_organizations": "A policy can only be attached to applications of its own organization.",
     # -------------------------------------------------------------------------- policies
-    "policy_name": "name: a policy needs a name.",
-    "decision": "decision must be one of allow, deny, bypass.",
-    "include_needed": "include: a policy needs at least one include rule (use everyone to match all members).",
-    "rules_not_a_list": "{field} must be a list of rules like {{\"selector\": \"email\", \"value\": \"a@b.example\"}}.",
-    "rule_shape": "{where} must be an object with “selector” and “value”.",
-    "rule_selector": "{where}: unknown selector {selector!r}; choose from {choices}.",
-    "rule_value_not_text": "{where}: value must be a string.",
-    "rule_everyone_value": "{where}: the everyone selector takes no value.",
-    "rule_value_needed": "{where}: the {selector} selector needs a value.",
-    "rule_email": "{where}: “{value}” is not an email address.",
-    "rule_email_domain": "{where}: “{value}” is not an email domain such as example.com.",
-    "rule_role": "{where}: there is no role with key “{value}”.",
-    "rule_connection": "{where}: there is no connection with key “{value}”.",
-    "rule_amr": "{where}: “{value}” is not an amr value; RFC 8176 values are lowercase, e.g. mfa, hwk, otp.",
+    "policy_name": "A policy needs a name.",
+    "decision": "Choose “Allow”, “Deny” or “Bypass”.",
+    "include_needed": "A policy needs at least one include rule (use the everyone selector to match all members).",
+    "rules_not_a_list": "Rules must be a list such as [{{\"selector\": \"email\", \"value\": \"a@b.example\"}}].",
+    # One rule of include / require / exclude: "Rule 2: …" in the admin, "include[1]: …" in the API.
+    "rule_place": "Rule {number}: {problem}",
+    "rule_shape": "must be an object with “selector” and “value”.",
+    "rule_selector": "unknown selector “{selector}”; choose from {choices}.",
+    "rule_value_not_text": "the value must be a string.",
+    "rule_everyone_value": "the everyone selector takes no value.",
+    "rule_value_needed": "the {selector} selector needs a value.",
+    "rule_email": "“{value}” is not an email address.",
+    "rule_email_domain": "“{value}” is not an email domain such as example.com.",
+    "rule_role": "there is no role with key “{value}”.",
+    "rule_connection": "there is no connection with key “{value}”.",
+    "rule_amr": "“{value}” is not an amr value; RFC 8176 values are lowercase, e.g. mfa, hwk, otp.",
     # ----------------------------------------------------------------------- AAGUID lists
     "aaguid_not_text": "An AAGUID is a string of 32 hexadecimal characters.",
     "aaguid_format": "“{value}” is not an AAGUID: use 32 hexadecimal characters without dashes, "
                      "e.g. 8c39ee867f9a4a959ba3f6b097e5c2ee.",
     "aaguid_repeated": "“{value}” is already in this list; each AAGUID may be listed once.",
     "aaguid_list_name": "A list needs a name.",
-    "aaguid_list_in_use": "required_aaguids: the list “{name}” is in use by {organizations}; set its required_aaguids "
-                          "to null (or another list) first.",
+    "aaguid_list_in_use": "The list “{name}” is the AAGUID list of {organizations}; choose another AAGUID list "
+                          "there (or none) first.",
+    # ------------------------------------------------------------------------ API tokens
+    "token_scopes_unknown": "Choose scopes from {choices}.",
+    "token_needs_scope": "A token needs at least one scope.",
+    "token_owner_not_admin": "A token acts as its owner, who must be an active admin (staff) user.",
+    # ------------------------------------------------------- JSON values and text (limits)
+    "json_text_too_large": "This is {size} characters long; at most {limit} are accepted.",
+    "json_too_deep": "This is nested too deeply: at most {limit} levels of lists and objects.",
+    "json_too_many_items": "A list or object here has {count} entries; at most {limit} are accepted.",
+    "json_string_too_long": "A value here is {length} characters long; at most {limit} are accepted.",
+    "json_nul": "A value here contains a NUL character (\\u0000), which cannot be stored.",
+    "json_surrogate": "A value here contains a lone surrogate (an invalid Unicode character such as \\ud800), "
+                      "which cannot be stored.",
+    "json_not_finite": "Numbers must be finite (no NaN or Infinity).",
+    "rules_too_many": "This has {count} rules; at most {limit} are accepted.",
+    "prefixes_too_many": "This has {count} path prefixes; at most {limit} are accepted.",
+    "text_too_long": "This is {length} characters long; at most {limit} are accepted.",
+    "aaguid_items_too_many": "This list would hold {count} AAGUIDs; at most {limit} are accepted.",
+    "formset_counts": "The rows sent do not match the rows of this page (it may be out of date, or the form was "
+                      "altered). Reload the page and try again.",
     # --------------------------------------------------------------------- policy tester
     "tester_no_user": "There is no user with email {email}.",
     "tester_amr_limits": "Give at most 20 amr values of up to 64 characters each.",

@@ -136,7 +136,7 @@ class AaguidList(models.Model):
         return self.name
 
     def clean(self):
-        validation.raise_if_errors({"name": [message("aaguid_list_name")]} if not self.name.strip() else {})
+        validation.raise_if_errors(validation.aaguid_list_errors(self))
 
 
 class AaguidItem(models.Model):

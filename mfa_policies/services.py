@@ -135,8 +135,12 @@ def aaguid_list_save(*, acting_user, aaguid_list: AaguidList, items, ip_address:
     on ``items`` and writes nothing. AAGUID rules apply at enrollment only (seed 002), so saving a
     list — even an organization's ``required_aaguids`` — revokes no session and bumps no version.
     """
+    items = list(items)
     wanted: dict[str, str] = {}
     errors: list[str] = []
+    if len(items) > validation.MAX_AAGUID_ITEMS:
+        errors.append(message("aaguid_items_too_many", count=len(items), limit=validation.MAX_AAGUID_ITEMS))
+        items = []
     for value, description in items:
         try:
             value = validation.normalize_aaguid(value)
@@ -245,7 +249,7 @@ def application_save(*, acting_user, instance: Application, policies=None, ip_ad
     try:
         configuration_save(acting_user=acting_user, instance=instance, ip_address=ip_address)
     except ValidationError as exc:
-        raise ValidationError({**errors, **exc.message_dict}) from None
+        raise ValidationError({**errors, **exc.error_dict}) from None  # error_dict keeps each refusal's place
     validation.raise_if_errors(errors)
     if policies is None:
         return instance

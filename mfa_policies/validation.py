@@ -1,8 +1,10 @@
 """Every rule about what a valid MFA configuration is, in one place.
 
 Each ``*_errors`` function returns ``{field: [message, ...]}`` (empty when valid), with messages
-(worded in :mod:`.messages`) that name the field and say what to do. Models call these from ``clean()``; admin forms and the
-API reuse them, so a rule is written once and worded once.
+(worded in :mod:`.messages`) that say what is wrong and what to do without naming the field: the
+admin shows them next to it, the API names it in front. A refusal of one entry inside a field's
+value (a rule) is a :class:`Placed` message, which also says exactly where. Models call these
+from ``clean()``; admin forms and the API reuse them, so a rule is written once and worded once.
 
 Pure: no ORM. What a rule needs to know about the rest of the configuration (which names already
 use a path prefix, whether enforcement was on before, …) is handed in as plain values by the
@@ -11,6 +13,7 @@ model's ``clean()``, which reads it.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Collection, Iterable
 
@@ -28,6 +31,37 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 
 Errors = dict[str, list[str]]
 
+# Limits on what a configuration value may hold (README "Limits"). A JSON value nested deeper,
+# longer or larger than these is refused with a field error before any other rule looks at it.
+MAX_JSON_DEPTH = 4          # levels of lists and objects in one field's value
+MAX_JSON_ITEMS = 200        # entries of any one list or object
+MAX_RULES = 200             # rules in one of include / require / exclude
+MAX_PATH_PREFIXES = 100     # path prefixes of one application
+MAX_STRING = 1024           # characters of any one string in a JSON value
+MAX_DESCRIPTION = 1024      # characters of an AAGUID list's description
+MAX_AAGUID_ITEMS = 1000     # AAGUIDs in one list
+# Limits on JSON *text* a person or client sends, before it is parsed: the same as the API's body.
+MAX_JSON_TEXT = 256 * 1024  # characters
+MAX_JSON_TEXT_DEPTH = 32    # nesting seen in the text (it bounds the parser's recursion)
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class Placed(str):
+    """A refusal of one entry inside a field's value. As text it names the entry in words for a
+    person (“Rule 2: …”); ``path`` names it for a machine client (``include[1]``) and ``words`` is
+    the refusal alone, so the API can answer ``include[1]: …``. It rides through
+    ``ValidationError`` as the error's ``message``."""
+
+    path: str
+    words: str
+
+    def __new__(cls, text: str, *, path: str, words: str):
+        placed = super().__new__(cls, text)
+        placed.path, placed.words = path, words
+        return placed
+
 
 def raise_if_errors(errors: Errors) -> None:
     if errors:
@@ -38,25 +72,80 @@ def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+def shown(value, limit: int = 100) -> str:
+    """``value`` as a message may quote it: at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def json_text_problem(text: str, *, max_chars: int = MAX_JSON_TEXT, max_depth: int = MAX_JSON_TEXT_DEPTH) -> str | None:
+    """Why JSON ``text`` is refused before parsing it (too large, nested too deeply), or ``None``.
+
+    The depth is counted on the brackets outside string literals, so text nested thousands of
+    levels deep is refused in linear time instead of exhausting the parser's recursion."""
+    if len(text) > max_chars:
+        return m("json_text_too_large", size=len(text), limit=max_chars)
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth = depth + 1 if bracket in "[{" else depth - 1
+        if depth > max_depth:
+            return m("json_too_deep", limit=max_depth)
+    return None
+
+
+def json_value_problem(value, *, max_depth: int = MAX_JSON_DEPTH, max_items: int | None = MAX_JSON_ITEMS,
+                       max_string: int | None = MAX_STRING) -> str | None:
+    """Why a parsed JSON ``value`` cannot be kept, or ``None``: nested deeper than ``max_depth``
+    levels of lists and objects, a list or object over ``max_items`` entries, a string over
+    ``max_string`` characters, a NUL character (PostgreSQL stores none), a lone surrogate (no
+    database stores one) or a number that is not finite. Iterative: any depth is safe."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if max_string is not None and len(item) > max_string:
+                return m("json_string_too_long", length=len(item), limit=max_string)
+            if "\x00" in item:
+                return m("json_nul")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return m("json_surrogate")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return m("json_not_finite")
+        elif isinstance(item, (list, dict)):
+            if depth + 1 > max_depth:
+                return m("json_too_deep", limit=max_depth)
+            if max_items is not None and len(item) > max_items:
+                return m("json_too_many_items", count=len(item), limit=max_items)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def normalize_aaguid(value: str) -> str:
     """``8C39EE86-7F9A-4A95-9BA3-F6B097E5C2EE`` → ``8c39ee867f9a4a959ba3f6b097e5c2ee``."""
     if not isinstance(value, str):
         raise ValueError(m("aaguid_not_text"))
     normalized = value.strip().replace("-", "").lower()
     if not _AAGUID.match(normalized):
-        raise ValueError(m("aaguid_format", value=value))
+        raise ValueError(m("aaguid_format", value=shown(value)))
     return normalized
 
 
-def authenticators_errors(field: str, value) -> list[str]:
+def authenticators_errors(value) -> list[str]:
     choices = ", ".join(c.AUTHENTICATOR_KINDS)
     if not isinstance(value, list):
-        return [m("methods_not_a_list", field=field, choices=choices)]
+        return [m("methods_not_a_list", choices=choices)]
+    problem = json_value_problem(value)
+    if problem:
+        return [problem]
     unknown = [v for v in value if v not in c.AUTHENTICATOR_KINDS]
     if unknown:
-        return [m("methods_unknown", field=field, unknown=", ".join(map(repr, unknown)), choices=choices)]
+        return [m("methods_unknown", unknown=shown(", ".join(map(repr, unknown))), choices=choices)]
     if len(set(value)) != len(value):
-        return [m("methods_repeated", field=field)]
+        return [m("methods_repeated")]
     return []
 
 
@@ -64,17 +153,17 @@ def canonical_kinds(value: Iterable[str]) -> list[str]:
     return list(ordered_kinds(set(value)))
 
 
-def duration_errors(field: str, value) -> list[str]:
+def duration_errors(value) -> list[str]:
     try:
         parse_duration(value)
     except DurationError as exc:
-        return [m("duration_field", field=field, problem=exc)]
+        return [m("duration_field", problem=exc)]
     return []
 
 
 def environment_errors(env) -> Errors:
     errors: Errors = {}
-    for text in authenticators_errors("allowed_authenticators", env.allowed_authenticators):
+    for text in authenticators_errors(env.allowed_authenticators):
         _add(errors, "allowed_authenticators", text)
     if env.mfa_requirement not in dict(c.ENV_REQUIREMENT_CHOICES):
         _add(errors, "mfa_requirement", m("environment_requirement"))
@@ -94,10 +183,10 @@ def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enfor
     errors: Errors = {}
     if not (org.name or "").strip():
         _add(errors, "name", m("organization_name"))
-    for text in authenticators_errors("allowed_authenticators", org.allowed_authenticators):
+    for text in authenticators_errors(org.allowed_authenticators):
         _add(errors, "allowed_authenticators", text)
     for field in ("session_duration", "amr_session_duration"):
-        for text in duration_errors(field, getattr(org, field)):
+        for text in duration_errors(getattr(org, field)):
             _add(errors, field, text)
     if "allowed_authenticators" in errors:
         return errors
@@ -144,11 +233,11 @@ def mfa_config_errors(*, mode: str, allowed, duration: str, organization) -> Err
         return errors
     if mode != c.MODE_CUSTOM:
         return errors
-    for text in authenticators_errors("mfa_allowed_authenticators", allowed):
+    for text in authenticators_errors(allowed):
         _add(errors, "mfa_allowed_authenticators", text)
     if not errors and not allowed:
         _add(errors, "mfa_allowed_authenticators", m("custom_needs_methods"))
-    for text in duration_errors("mfa_session_duration", duration):
+    for text in duration_errors(duration):
         _add(errors, "mfa_session_duration", text)
     if organization is not None and not organization.allowed_authenticators:
         _add(errors, "mfa_mode", m("custom_needs_independent_mfa", organization=organization.name))
@@ -160,22 +249,29 @@ def application_errors(app, *, prefix_owners: dict[str, str] | None = None) -> E
     errors: Errors = {}
     if not (app.name or "").strip():
         _add(errors, "name", m("application_name"))
-    for text in duration_errors("session_duration", app.session_duration):
+    for text in duration_errors(app.session_duration):
         _add(errors, "session_duration", text)
     prefixes = app.path_prefixes
+    if isinstance(prefixes, list) and len(prefixes) > MAX_PATH_PREFIXES:
+        _add(errors, "path_prefixes", m("prefixes_too_many", count=len(prefixes), limit=MAX_PATH_PREFIXES))
+        return errors
+    problem = json_value_problem(prefixes)
+    if problem:
+        _add(errors, "path_prefixes", problem)
+        return errors
     if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
         _add(errors, "path_prefixes", m("prefixes_not_a_list"))
         return errors
     for prefix in prefixes:
         if not prefix.startswith("/") or any(ch.isspace() for ch in prefix) or "?" in prefix or "#" in prefix:
-            _add(errors, "path_prefixes", m("prefix_malformed", prefix=prefix))
+            _add(errors, "path_prefixes", m("prefix_malformed", prefix=shown(prefix)))
     if len(set(prefixes)) != len(prefixes):
         _add(errors, "path_prefixes", m("prefix_repeated"))
     taken = prefix_owners or {}
     if prefixes:
         for prefix in prefixes:
             if prefix in taken:
-                _add(errors, "path_prefixes", m("prefix_taken", prefix=prefix, application=taken[prefix]))
+                _add(errors, "path_prefixes", m("prefix_taken", prefix=shown(prefix), application=taken[prefix]))
     return errors
 
 
@@ -190,46 +286,53 @@ def rule_values(rules, selector: str) -> set[str]:
 
 def rule_errors(field: str, rules, *, role_keys: Collection[str] = (), connection_keys: Collection[str] = ()) -> list[str]:
     """``role_keys`` / ``connection_keys``: which of the keys the rules name exist."""
+    if isinstance(rules, list) and len(rules) > MAX_RULES:
+        return [m("rules_too_many", count=len(rules), limit=MAX_RULES)]
+    problem = json_value_problem(rules)
+    if problem:
+        return [problem]
     if not isinstance(rules, list):
-        return [m("rules_not_a_list", field=field)]
+        return [m("rules_not_a_list")]
     messages: list[str] = []
     for index, rule in enumerate(rules):
-        where = f"{field}[{index}]"
-        if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
-            messages.append(m("rule_shape", where=where))
-            continue
-        selector, value = rule["selector"], rule.get("value", "")
-        if selector not in c.SELECTORS:
-            messages.append(m("rule_selector", where=where, selector=selector, choices=", ".join(c.SELECTORS)))
-            continue
-        if not isinstance(value, str):
-            messages.append(m("rule_value_not_text", where=where))
-            continue
-        if selector == c.SELECTOR_EVERYONE:
-            if value:
-                messages.append(m("rule_everyone_value", where=where))
-            continue
-        if not value:
-            messages.append(m("rule_value_needed", where=where, selector=selector))
-            continue
-        if selector == c.SELECTOR_EMAIL:
-            try:
-                validate_email(value)
-            except ValidationError:
-                messages.append(m("rule_email", where=where, value=value))
-        elif selector == c.SELECTOR_EMAIL_DOMAIN:
-            if not _DOMAIN.match(value.lower().lstrip("@")):
-                messages.append(m("rule_email_domain", where=where, value=value))
-        elif selector == c.SELECTOR_ROLE:
-            if value not in role_keys:
-                messages.append(m("rule_role", where=where, value=value))
-        elif selector == c.SELECTOR_CONNECTION:
-            if value not in connection_keys:
-                messages.append(m("rule_connection", where=where, value=value))
-        elif selector == c.SELECTOR_AUTH_METHOD:
-            if not _AMR_VALUE.match(value):
-                messages.append(m("rule_amr", where=where, value=value))
+        words = _rule_problem(rule, role_keys=role_keys, connection_keys=connection_keys)
+        if words:
+            messages.append(Placed(m("rule_place", number=index + 1, problem=words), path=f"{field}[{index}]",
+                                   words=words))
     return messages
+
+
+def _rule_problem(rule, *, role_keys: Collection[str], connection_keys: Collection[str]) -> str | None:
+    """What is wrong with one rule, in words that follow its place (“Rule 2: …”), or ``None``."""
+    if not isinstance(rule, dict) or set(rule) - {"selector", "value"} or "selector" not in rule:
+        return m("rule_shape")
+    selector, value = rule["selector"], rule.get("value", "")
+    if selector not in c.SELECTORS:
+        return m("rule_selector", selector=shown(selector), choices=", ".join(c.SELECTORS))
+    if not isinstance(value, str):
+        return m("rule_value_not_text")
+    if selector == c.SELECTOR_EVERYONE:
+        return m("rule_everyone_value") if value else None
+    if not value:
+        return m("rule_value_needed", selector=selector)
+    if selector == c.SELECTOR_EMAIL:
+        try:
+            validate_email(value)
+        except ValidationError:
+            return m("rule_email", value=shown(value))
+    elif selector == c.SELECTOR_EMAIL_DOMAIN:
+        if not _DOMAIN.match(value.lower().lstrip("@")):
+            return m("rule_email_domain", value=shown(value))
+    elif selector == c.SELECTOR_ROLE:
+        if value not in role_keys:
+            return m("rule_role", value=shown(value))
+    elif selector == c.SELECTOR_CONNECTION:
+        if value not in connection_keys:
+            return m("rule_connection", value=shown(value))
+    elif selector == c.SELECTOR_AUTH_METHOD:
+        if not _AMR_VALUE.match(value):
+            return m("rule_amr", value=shown(value))
+    return None
 
 
 def normalize_rules(rules: list[dict]) -> list[dict]:
@@ -262,4 +365,14 @@ def policy_errors(policy, *, role_keys: Collection[str] = (), connection_keys: C
     if not errors:
         for field in ("include", "require", "exclude"):
             setattr(policy, field, normalize_rules(getattr(policy, field)))
+    return errors
+
+
+def aaguid_list_errors(aaguid_list) -> Errors:
+    """A list needs a name; its description is bounded."""
+    errors: Errors = {}
+    if not (aaguid_list.name or "").strip():
+        _add(errors, "name", m("aaguid_list_name"))
+    if len(aaguid_list.description or "") > MAX_DESCRIPTION:
+        _add(errors, "description", m("text_too_long", length=len(aaguid_list.description), limit=MAX_DESCRIPTION))
     return errors

@@ -50,3 +50,16 @@ def test_the_page_hands_every_browser_message_to_the_script():
     scripts = "\n".join(p.read_text() for p in (ROOT / "static" / "js").glob("*.js"))
     for key in enrollment_messages.BROWSER_KEYS:
         assert f'"{key}"' in scripts, f"{key} is handed to the page but no script shows it"
+
+
+def test_no_refusal_names_an_internal_field():
+    """Refusals are shown next to their field in the admin; one that must name another setting uses
+    its label (“Use identity provider MFA”), never the code's name (``amr_matching_enabled``). The
+    API puts the field's name in front itself (api/envelope.py)."""
+    from django.apps import apps
+
+    internal = {field.name for model in apps.get_app_config("mfa_policies").get_models()
+                for field in model._meta.get_fields() if "_" in field.name}
+    words = {key: re.sub(r"\{[^}]*\}", "", text) for key, text in core_messages.MESSAGES.items()}  # not {params}
+    named = {key: sorted(name for name in internal if re.search(rf"\b{name}\b", text)) for key, text in words.items()}
+    assert not {key: names for key, names in named.items() if names}

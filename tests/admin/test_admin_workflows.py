@@ -156,7 +156,7 @@ def test_switching_enforcement_off_is_still_refused_while_the_environment_says_y
                                       org_form(demo, mfa_required_for_all_apps="", _confirm_enforcement_off="1"))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "enforcement cannot be switched off while the environment requires MFA" in body
+    assert "Enforcement cannot be switched off while the environment requires MFA" in body
     assert Organization.objects.get(pk=demo.pk).mfa_required_for_all_apps is True
 
 

@@ -19,11 +19,14 @@ def errors_of(obj) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("field", ["session_duration", "amr_session_duration"])
 @pytest.mark.parametrize("bad", ["1d", "721h", "30s", "", "1h60m", "abc"])
-def test_organization_durations_name_the_field(make_org, field, bad):
+def test_organization_durations_are_refused_next_to_their_field_in_words(make_org, field, bad):
     org = make_org()
     setattr(org, field, bad)
     errors = errors_of(org)
-    assert field in errors and errors[field][0].startswith(field)
+    assert list(errors) == [field]
+    assert f"“{bad}”" in errors[field][0] and ("30m, 1h, 24h" in errors[field][0] or "60" in errors[field][0]
+                                               or "720h" in errors[field][0])
+    assert not errors[field][0].startswith(field)  # the admin shows it next to the field; the API names it
 
 
 def test_unknown_method_is_refused_by_name(make_org):
@@ -40,7 +43,7 @@ def test_methods_are_stored_in_canonical_order(make_org):
 def test_enforcing_for_all_apps_needs_a_method(make_org):
     org = make_org(allowed_authenticators=[])
     org.mfa_required_for_all_apps = True
-    assert "at least one method" in errors_of(org)["mfa_required_for_all_apps"][0]
+    assert "Choose at least one of the “Methods”" in errors_of(org)["mfa_required_for_all_apps"][0]
 
 
 def test_amr_matching_and_an_aaguid_list_cannot_both_be_on(make_org):
@@ -48,7 +51,8 @@ def test_amr_matching_and_an_aaguid_list_cannot_both_be_on(make_org):
     aaguids = AaguidList.objects.create(organization=org, name="Keys")
     org.required_aaguids = aaguids
     org.amr_matching_enabled = True
-    assert "cannot both be on" in errors_of(org)["amr_matching_enabled"][0]
+    assert "“Use identity provider MFA” and an “AAGUID list” cannot both be turned on" in \
+        errors_of(org)["amr_matching_enabled"][0]
 
 
 def test_an_aaguid_list_of_another_organization_is_refused(make_org):
@@ -69,8 +73,8 @@ def test_custom_needs_methods_and_a_valid_duration(make_org):
     app = Application(organization=org, name="A", mfa_mode=c.MODE_CUSTOM, mfa_allowed_authenticators=[],
                       mfa_session_duration="2 hours")
     errors = errors_of(app)
-    assert "at least one method" in errors["mfa_allowed_authenticators"][0]
-    assert errors["mfa_session_duration"][0].startswith("mfa_session_duration")
+    assert "at least one of the “MFA methods”" in errors["mfa_allowed_authenticators"][0]
+    assert errors["mfa_session_duration"][0].startswith("“2 hours” is not a duration")
 
 
 def test_turning_independent_mfa_off_is_refused_while_custom_settings_exist_and_names_them(
@@ -205,4 +209,48 @@ def test_provider_ids_are_unique_and_enterprise_only(make_connection, db):
     errors = errors_of(Connection(key="okta2", name="Okta 2", kind=c.CONNECTION_OIDC, provider_id="okta"))
     assert "already signs in through “okta”" in errors["provider_id"][0]
     errors = errors_of(Connection(key="pw", name="Pw", kind=c.CONNECTION_PASSWORD, provider_id="corp"))
-    assert "only enterprise" in errors["provider_id"][0]
+    assert "Only enterprise" in errors["provider_id"][0]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" * 5000 + "]" * 5000, "nested too deeply: at most 32 levels"),
+    ('{"a":' * 33 + "1" + "}" * 33, "nested too deeply: at most 32 levels"),
+    ("x" * (256 * 1024 + 1), "262145 characters long; at most 262144"),
+])
+def test_json_text_too_deep_or_too_large_is_refused_before_parsing(text, words):
+    from mfa_policies.validation import json_text_problem
+
+    assert words in json_text_problem(text)
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting():
+    from mfa_policies.validation import json_text_problem
+
+    assert json_text_problem('["' + "[" * 100 + '", "\\"[[[[["]') is None
+
+
+@pytest.mark.parametrize("value, words", [
+    ([[[[["x"]]]]], "nested too deeply: at most 4 levels"),
+    (list(range(201)), "201 entries; at most 200"),
+    (["x" * 1025], "1025 characters long; at most 1024"),
+    (["a\x00b"], "NUL character"),
+    ({"a\x00": 1}, "NUL character"),
+    (["\ud800"], "lone surrogate"),
+    ([float("inf")], "finite"),
+    ([float("nan")], "finite"),
+])
+def test_json_values_over_the_limits_are_refused_in_words(value, words):
+    from mfa_policies.validation import json_value_problem
+
+    assert words in json_value_problem(value)
+
+
+def test_json_values_within_the_limits_pass():
+    from mfa_policies.validation import json_value_problem
+
+    assert json_value_problem([{"selector": "email", "value": "é" * 1024}] * 200) is None
+
+
+def test_a_description_over_1024_characters_is_refused(make_org):
+    aaguids = AaguidList(organization=make_org(), name="Keys", description="d" * 1025)
+    assert "at most 1024" in errors_of(aaguids)["description"][0]
