@@ -160,3 +160,14 @@ def demo(db):
     from mfa_policies.demo.seed import seed_demo
 
     return seed_demo()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A ``redis-server`` of this test's own on a free loopback port (never the shared one),
+    stopped by its pid afterwards."""
+    from tests.support.processes import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
