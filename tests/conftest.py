@@ -41,17 +41,17 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def fresh_enforcement_state():
-    """Each test starts with an empty cache and no application table in this process, as a new
-    deployment would; nothing a previous test configured can leak into the next."""
+    """Each test starts with an empty cache and no mirror of the configuration in this process, as
+    a new deployment would; nothing a previous test configured can leak into the next."""
     from django.core.cache import cache
 
-    from mfa_policies.access import app_table
+    from mfa_policies.access import mirror
 
     cache.clear()
-    app_table.reset()
+    mirror.reset()
     yield
     cache.clear()
-    app_table.reset()
+    mirror.reset()
 
 
 @pytest.fixture
