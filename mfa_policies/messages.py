@@ -16,6 +16,13 @@ MESSAGES = {
     "denied_help": "If you think you should have access, ask your administrator to check the access "
                    "policies of “{app}”. Signing in another way (for example through your company's "
                    "identity provider) may also change the decision.",
+    "unavailable_title": "Temporarily unavailable",
+    "unavailable": "mfagate cannot reach a service it needs right now. Nothing was changed and no access "
+                   "was granted. Try again in a few seconds.",
+    "server_error_title": "Something went wrong",
+    "server_error": "mfagate could not answer this request. Nothing was granted. Try again; if it keeps "
+                    "happening, tell your administrator the reference below.",
+    "error_reference": "Reference: {request_id}",
     # ------------------------------------------------------------------------ durations
     "duration_not_text": "must be a string such as 30m, 1h, 24h or 1h30m",
     "duration_format": "“{value}” is not a duration; use whole hours and minutes such as 30m, 1h, 24h or 1h30m",
