@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mfa_policies.access.request_id.RequestIdMiddleware",  # first: every log line carries the id
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -208,13 +209,16 @@ MFAGATE_WEBAUTHN_ORIGINS = env.list("MFAGATE_WEBAUTHN_ORIGINS", default=["http:/
 # Extra attestation roots trusted besides the FIDO metadata (PEM strings or file paths).
 MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = env.list("MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS", default=[])
 
-# Everything to stderr, whatever DEBUG says: Django's default sends django.request (every 500,
-# with its traceback) and django.security to the console only when DEBUG is on.
+
+# Everything to stderr with the request id, whatever DEBUG says: Django's default sends
+# django.request (every 500, with its traceback) to the console only when DEBUG is on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},  # stderr
+    "filters": {"request_id": {"()": "mfa_policies.access.request_id.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",  # stderr
+                             "filters": ["request_id"]}},
     "loggers": {
         "mfagate": {"handlers": ["console"], "level": env.str("MFAGATE_LOG_LEVEL", default="INFO")},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

@@ -14,3 +14,7 @@ urlpatterns = [
     path("", enrollment_views.launcher, name="launcher"),
     path("", include("enrollment.urls")),
 ]
+
+# A clear page with the request id for every unhandled error; 503 "try again" when the database
+# (or Redis) is unreachable.
+handler500 = "mfa_policies.access.outage.server_error"

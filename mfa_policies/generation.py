@@ -1,94 +1,142 @@
-"""Generations: what makes a held app session or application table stale.
+"""Generations: what makes a held app session or a process's application table stale (spec §3.4).
 
-The database is authoritative: ``Application.config_version`` and ``User.mfa_generation``. The
-cache mirrors what the hot path needs so that a live app session costs no query:
+The database is authoritative for both; nothing any cache holds is ever trusted for them
+(README "Consistency model").
 
-- the **configuration generation**: a random value (never a counter) that every configuration
-  change replaces once it commits (:func:`publish_config_generation`). A process holding an
-  application table loaded under another value reloads it. A missing value, or one that is not
-  ours, is replaced by a fresh random one: every process then sees a value it never loaded under
-  and reloads from the database.
-- **user generations**: :func:`user_generation_bump` raises ``User.mfa_generation`` inside the
-  caller's transaction and writes the new value to the cache on commit; a miss reads the database
-  and fills the cache with ``add``, which never overwrites a newer value written meanwhile.
+- The **user's MFA generation**, ``User.mfa_generation``: :func:`user_generation_bump` raises it
+  inside the transaction that removes an authenticator. The runtime reads it from ``request.user``
+  — the row Django's authentication middleware loads on every request anyway — so it needs no
+  mirror and no invalidation: a removal is seen by the very next request, whatever the cache does.
+- The **configuration generation**: a counter (:class:`~mfa_policies.models.ConfigurationGeneration`
+  scope ``*``) that :func:`configuration_bump` raises inside the transaction of every configuration
+  change, recording which organizations it touched (or everything). Raising it takes the counter's
+  row lock, so configuration changes commit in generation order: whoever reads generation *g* also
+  sees every change up to *g* — there are no gaps to miss. Processes mirror the configuration in
+  memory (:mod:`mfa_policies.access.mirror`) and ask :func:`configuration_changes_since` — one
+  indexed query — what changed since the generation they hold.
 
-A cache that raises (Redis down) is treated as a miss: the database answers. When a write to the
-cache fails, the key is deleted, so the stale value cannot outlive the change.
+After the commit, :func:`configuration_bump` **announces** the new generation: at once to this
+process's listeners, and to the other processes through the cache backend's ``publish`` (Redis
+pub/sub, :mod:`mfa_policies.cache_backends`). An announcement carries nothing anyone trusts: it
+only says "ask the database now". An announcement that is lost (the process died after the commit,
+Redis was down, frozen or another one) is made up for by the mirror's lease.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 
 from accounts.models import User
 
+from .models import ConfigurationGeneration
+
 log = logging.getLogger("mfagate.generation")
 
-CONFIG_GENERATION_KEY = "mfagate:config-generation"
-# Published configuration generations are at least this large, so a small integer written by
-# anything else (or a counter) is never mistaken for one.
-_SMALL = 1 << 32
+#: The counter's scope, and the scope of a change that touches every organization.
+GLOBAL = "*"
+EVERYTHING = "all"
+#: The pub/sub channel announcements go out on.
+CHANNEL = "mfagate:configuration"
 
 
-def user_generation_key(user_id) -> str:
-    return f"mfagate:user-generation:{user_id}"
-
-
-def _safe_get_many(keys: list[str]) -> dict:
-    try:
-        return cache.get_many(keys)
-    except Exception:  # the cache is a mirror: when it fails, the database answers
-        log.exception("cache get_many failed; falling back to the database")
-        return {}
-
-
-def _set_or_delete(key: str, value: int) -> None:
-    """Write ``value``; when that fails, make sure the old value is gone at least (a stale mirror
-    would fail open, a missing one sends readers to the database)."""
-    try:
-        cache.set(key, value, timeout=None)
-    except Exception:
-        log.exception("cache set failed for %s; deleting it", key)
-        try:
-            cache.delete(key)
-        except Exception:
-            log.exception("cache delete failed for %s", key)
-
-
-def _is_config_generation(value) -> bool:
-    return isinstance(value, int) and value >= _SMALL
+def organization_scope(organization_id) -> str:
+    return f"org:{organization_id}"
 
 
 # ------------------------------------------------------------------------- configuration
-def publish_config_generation() -> int:
-    """Publish a fresh configuration generation, so every process reloads its application table.
-    Returns the value published (or attempted)."""
-    fresh = _SMALL + secrets.randbits(62)
-    _set_or_delete(CONFIG_GENERATION_KEY, fresh)
-    return fresh
+@dataclass(frozen=True)
+class Changes:
+    """What changed since a generation: ``generation`` is the database's now; ``everything`` means
+    reload everything (an environment-wide change, or a database whose counter is behind the one
+    asked about — restored from a backup, flushed); else ``organization_ids`` changed."""
+
+    generation: int
+    everything: bool = False
+    organization_ids: frozenset[int] = frozenset()
+
+    @property
+    def any(self) -> bool:
+        return self.everything or bool(self.organization_ids)
 
 
-def config_generation() -> int:
-    """The current configuration generation (one cache read when warm)."""
-    value = _safe_get_many([CONFIG_GENERATION_KEY]).get(CONFIG_GENERATION_KEY)
-    return value if _is_config_generation(value) else publish_config_generation()
+def configuration_generation() -> int:
+    """The database's configuration generation (0 before the first change): one query."""
+    return ConfigurationGeneration.objects.filter(scope=GLOBAL).values_list("generation", flat=True).first() or 0
 
 
-def generations(user_id=None) -> tuple[int, int | None]:
-    """``(configuration generation, the user's generation)`` in one cache round trip; the user's
-    is ``None`` when ``user_id`` is ``None`` or it is not cached."""
-    ukey = user_generation_key(user_id) if user_id is not None else None
-    values = _safe_get_many([CONFIG_GENERATION_KEY, ukey] if ukey else [CONFIG_GENERATION_KEY])
-    gen = values.get(CONFIG_GENERATION_KEY)
-    if not _is_config_generation(gen):
-        gen = publish_config_generation()
-    user_gen = values.get(ukey) if ukey else None
-    return gen, user_gen if isinstance(user_gen, int) else None
+def configuration_changes_since(generation: int | None) -> Changes:
+    """What changed after ``generation`` (``None``: unknown, so everything): one indexed query."""
+    rows = dict(ConfigurationGeneration.objects.filter(Q(generation__gt=generation or 0) | Q(scope=GLOBAL))
+                .values_list("scope", "generation"))
+    current = rows.pop(GLOBAL, 0)
+    if generation is None or current < generation:
+        return Changes(generation=current, everything=True)
+    if current == generation:
+        return Changes(generation=current)
+    everything = EVERYTHING in rows
+    org_ids = frozenset(int(scope[4:]) for scope in rows if scope.startswith("org:") and scope[4:].isdigit())
+    return Changes(generation=current, everything=everything, organization_ids=org_ids)
+
+
+def _next_generation() -> int:
+    """Raise the counter (taking its row lock until the caller's transaction ends); the new value."""
+    counter = ConfigurationGeneration.objects.filter(scope=GLOBAL)
+    for _ in range(3):
+        if counter.update(generation=F("generation") + 1):
+            return counter.values_list("generation", flat=True).get()
+        try:
+            with transaction.atomic():
+                ConfigurationGeneration.objects.create(scope=GLOBAL, generation=1)
+            return 1
+        except IntegrityError:
+            continue  # created meanwhile by another transaction: raise it now
+    raise RuntimeError("could not raise the configuration generation")
+
+
+def configuration_bump(*, organization_ids: Iterable[int] = (), everything: bool = False) -> int | None:
+    """Record a configuration change touching ``organization_ids`` (or ``everything``). Must run
+    inside the change's transaction; the new generation is announced when it commits. Returns the
+    new generation, or ``None`` when the change touches nothing a process holds."""
+    org_ids = sorted({int(i) for i in organization_ids if i is not None})
+    if not everything and not org_ids:
+        return None
+    value = _next_generation()
+    scopes = [EVERYTHING] if everything else [organization_scope(i) for i in org_ids]
+    ConfigurationGeneration.objects.bulk_create(
+        [ConfigurationGeneration(scope=scope, generation=value) for scope in scopes],
+        update_conflicts=True, unique_fields=["scope"], update_fields=["generation"],
+    )
+    transaction.on_commit(lambda: announce(value))
+    return value
+
+
+_listeners: list[Callable[[int], None]] = []
+
+
+def add_listener(listener: Callable[[int], None]) -> None:
+    """Call ``listener(generation)`` in this process whenever a change commits here."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def announce(value: int) -> None:
+    """Tell this process, then every other one, that generation ``value`` committed. Never raises:
+    a lost announcement is made up for by the mirror's lease."""
+    for listener in list(_listeners):
+        try:
+            listener(value)
+        except Exception:
+            log.exception("a configuration listener failed")
+    publish = getattr(cache, "publish", None)  # the shared cache backend's pub/sub (Redis)
+    if publish is not None and not publish(CHANNEL, str(value)):
+        log.warning("configuration generation %s was not announced to other processes; "
+                    "they see it when their lease ends", value)
 
 
 # ----------------------------------------------------------------------------------- users
@@ -97,28 +145,8 @@ def stored_user_generation(user_id) -> int:
     return User.objects.filter(pk=user_id).values_list("mfa_generation", flat=True).first() or 0
 
 
-def user_generation(user_id, cached: int | None = None) -> int:
-    """The user's MFA generation: ``cached`` if given, else the cache, else the database (and the
-    cache is filled with ``add``)."""
-    if cached is not None:
-        return cached
-    key = user_generation_key(user_id)
-    value = _safe_get_many([key]).get(key)
-    if isinstance(value, int):
-        return value
-    value = stored_user_generation(user_id)
-    try:
-        cache.add(key, value, timeout=None)
-    except Exception:
-        log.exception("cache add failed for %s", key)
-    return value
-
-
 def user_generation_bump(user_id) -> int:
-    """Raise the user's MFA generation. Must run inside the transaction of the change; the cache is
-    updated when it commits. Returns the new value."""
+    """Raise the user's MFA generation. Must run inside the transaction of the change: every other
+    request of the user sees it once that commits. Returns the new value."""
     User.objects.filter(pk=user_id).update(mfa_generation=F("mfa_generation") + 1)
-    value = stored_user_generation(user_id)
-    key = user_generation_key(user_id)
-    transaction.on_commit(lambda: _set_or_delete(key, value))
-    return value
+    return stored_user_generation(user_id)

@@ -16,6 +16,13 @@ MESSAGES = {
     "denied_help": "If you think you should have access, ask your administrator to check the access "
                    "policies of “{app}”. Signing in another way (for example through your company's "
                    "identity provider) may also change the decision.",
+    "unavailable_title": "Temporarily unavailable",
+    "unavailable": "mfagate cannot reach a service it needs right now. Nothing was changed and no access "
+                   "was granted. Try again in a few seconds.",
+    "server_error_title": "Something went wrong",
+    "server_error": "mfagate could not answer this request. Nothing was granted. Try again; if it keeps "
+                    "happening, tell your administrator the reference below.",
+    "error_reference": "Reference: {request_id}",
     # ------------------------------------------------------------------------ durations
     # Refusals name no field: the admin shows them next to it, the API puts the field's name in
     # front ("<field>: <words>", api/envelope.py). A setting named in words is named by its label.

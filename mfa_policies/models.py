@@ -371,3 +371,22 @@ class AppPolicy(models.Model):
             validation.raise_if_errors(
                 {"policy": [message("attach_across_organizations")]}
             )
+
+
+class ConfigurationGeneration(models.Model):
+    """The database's side of the configuration generation (see :mod:`mfa_policies.generation`).
+
+    Scope ``*`` holds the counter every configuration change raises in its own transaction (taking
+    its row lock, so changes commit in generation order); ``org:<id>`` and ``all`` hold the
+    generation at which that organization — or everything — last changed. No foreign key: a
+    deleted organization's row is what tells processes to forget its applications.
+    """
+
+    scope = models.CharField(max_length=32, primary_key=True)
+    generation = models.PositiveBigIntegerField(db_index=True)
+
+    class Meta:
+        verbose_name = "configuration generation"
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.generation}"

@@ -33,23 +33,30 @@ def _snapshot(instance) -> dict:
     return json.loads(json.dumps(out, default=str))
 
 
-def configuration_changed(*, application_ids=None, organization_id=None, everything=False) -> None:
-    """Raise the ``config_version`` of the applications a change governs.
+def configuration_changed(*, application_ids=None, organization_id=None, organization_ids=(), everything=False) -> None:
+    """Raise the ``config_version`` of the applications a change governs, and record the change.
 
     App sessions remember the version they were granted under; a higher version makes them re-run
-    the login flow (spec §3.4). The cache generation tells other processes to reload their tables.
+    the login flow (spec §3.4). The configuration generation (:mod:`.generation`) records which
+    organizations changed — those of the applications, ``organization_id`` and ``organization_ids``
+    (e.g. the ones a deleted application belonged to) — so every process reloads just those.
     """
     apps = Application.objects.all()
+    orgs = set(organization_ids)
     if not everything:
         if organization_id is not None:
             apps = apps.filter(organization_id=organization_id)
+            orgs.add(organization_id)
         elif application_ids is not None:
             apps = apps.filter(pk__in=list(application_ids))
-        else:
+            if application_ids:
+                orgs.update(apps.values_list("organization_id", flat=True).distinct())
+        elif not orgs:
             return
+        else:
+            apps = apps.none()
     apps.update(config_version=F("config_version") + 1)
-
-    transaction.on_commit(generation.publish_config_generation)
+    generation.configuration_bump(organization_ids=orgs, everything=everything)
 
 
 @transaction.atomic
@@ -82,7 +89,8 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
     elif isinstance(instance, Organization):
         configuration_changed(organization_id=instance.pk)
     elif isinstance(instance, Application):
-        configuration_changed(application_ids=[instance.pk])
+        configuration_changed(application_ids=[instance.pk],
+                              organization_ids=[before["organization"]] if before else ())
     elif isinstance(instance, Policy):
         configuration_changed(application_ids=list(instance.app_policies.values_list("application_id", flat=True)))
     elif isinstance(instance, (Role, Connection)):
@@ -197,17 +205,21 @@ def configuration_delete(*, acting_user, instance, ip_address: str | None = None
     reloads its table."""
     before = _snapshot(instance)
     label, object_type, object_id = str(instance)[:254], instance._meta.label_lower, str(instance.pk)
-    everything = isinstance(instance, (Role, Connection))  # named by key in any organization's rules
+    organizations = []
     if isinstance(instance, Policy):
         affected = list(instance.app_policies.values_list("application_id", flat=True))
     elif isinstance(instance, AppPolicy):
         affected = [instance.application_id]
     else:
         affected = []  # deleted applications take their sessions' validity with them
+        # …and every process forgets them: their organization (or the organization itself) changed
+        organizations = [instance.pk if isinstance(instance, Organization) else getattr(instance, "organization_id", None)]
     instance.delete()
     audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
                  object_id=object_id, object_label=label, ip_address=ip_address, before=before)
-    configuration_changed(application_ids=affected, everything=everything)  # and every process reloads its table
+    # Rules and exemptions name roles and connections by key, in any organization.
+    configuration_changed(application_ids=affected, organization_ids=organizations,
+                          everything=isinstance(instance, (Role, Connection)))
 
 
 @transaction.atomic

@@ -41,17 +41,17 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def fresh_enforcement_state():
-    """Each test starts with an empty cache and no application table in this process, as a new
-    deployment would; nothing a previous test configured can leak into the next."""
+    """Each test starts with an empty cache and no mirror of the configuration in this process, as
+    a new deployment would; nothing a previous test configured can leak into the next."""
     from django.core.cache import cache
 
-    from mfa_policies.access import app_table
+    from mfa_policies.access import mirror
 
     cache.clear()
-    app_table.reset()
+    mirror.reset()
     yield
     cache.clear()
-    app_table.reset()
+    mirror.reset()
 
 
 @pytest.fixture
@@ -160,3 +160,14 @@ def demo(db):
     from mfa_policies.demo.seed import seed_demo
 
     return seed_demo()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A ``redis-server`` of this test's own on a free loopback port (never the shared one),
+    stopped by its pid afterwards."""
+    from tests.support.processes import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

@@ -6,12 +6,14 @@ pass (with ``request.access`` set), sign in first, refused, challenge, enroll, o
 configuration changed under us" — and :mod:`.responses` turns it into HTTP. Nothing here builds
 a response.
 
-Hot path — a live app session: no database query and no resolver. The app session must belong to
-this user, be unexpired, carry the application's current ``config_version`` (from the in-process
-table, reloaded when the configuration generation changes) and the user's current MFA generation
-(see :mod:`.revocation`).
+Hot path — a live app session: no database query, no network round trip and no resolver. The app
+session must belong to this user, be unexpired, carry the application's current ``config_version``
+(from the process's mirror, :mod:`.mirror`) and the user's current MFA generation (from
+``request.user``; see :mod:`.revocation`).
 
-Slow path — the login flow: the selectors build the resolver's input, :func:`resolve` decides, and
+Slow path — the login flow: the resolver's input is the application's configuration input, kept in
+the mirror per configuration generation (:func:`.mirror.configuration_for`), plus the user's facts
+(two queries: roles, enrolled kinds); :func:`resolve` decides, and
 the outcome is a pass (app session granted, JWT issued), a refusal naming the rule that refused,
 the MFA challenge, or enrollment. The challenge itself (:func:`challenge_for`,
 :func:`challenge_complete`) finishes the same flow after a verification.
@@ -23,6 +25,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 from accounts.adapter import safe_next
 from accounts.sign_in import sign_in_context
 from enrollment.models import Authenticator
@@ -33,7 +37,7 @@ from mfa_policies.models import Application
 from mfa_policies.resolution import kinds_text
 from mfa_policies.selectors import access_request_for
 
-from . import app_table, revocation, session_state, tokens
+from . import mirror, revocation, session_state, tokens
 from .app_table import AppEntry, AppTable
 
 log = logging.getLogger("mfagate.enforcement")
@@ -117,21 +121,18 @@ PASSED = Outcome(PASS)
 
 # --------------------------------------------------------------------------------- look-ups
 def current_table() -> AppTable:
-    """The application table for the current configuration generation (one cache read)."""
-    return app_table.table_for(generation.config_generation())
+    """The application table, current within the consistency model's bound (:mod:`.mirror`)."""
+    return mirror.table()
 
 
 # ------------------------------------------------------------------------------------ enforce
-def enforce(request, entry: AppEntry, *, user_generation: int | None = None) -> Outcome:
-    """Evaluate ``request`` against application ``entry``.
-
-    ``user_generation``: the user's MFA generation when the caller already read it from the cache.
-    """
+def enforce(request, entry: AppEntry) -> Outcome:
+    """Evaluate ``request`` against application ``entry`` (from :func:`current_table`)."""
     user = request.user
     if not user.is_authenticated:
         return Outcome(SIGN_IN, entry)
     stored = session_state.app_session(request, entry.id)
-    if stored is not None and revocation.app_session_live(user, entry, stored, user_generation=user_generation):
+    if stored is not None and revocation.app_session_live(user, entry, stored):
         request.access = Access(application=entry, decision=stored["decision"], claims=stored["claims"],
                                 token=stored["token"])
         return PASSED
@@ -145,21 +146,25 @@ def decide(request, entry: AppEntry, *, consume_sign_in: bool,
     now = clock.now()
     sign_in = sign_in_context(request, now=now, consume=consume_sign_in)
     mfa = session_state.mfa_sessions(request, user_generation=user_generation)
-    access_request = access_request_for(user=request.user, application=entry.id, sign_in=sign_in,
+    configuration = mirror.configuration_for(current_table(), entry)
+    access_request = access_request_for(user=request.user, configuration=configuration, sign_in=sign_in,
                                         enrolled_kinds=enrolled_kinds(request.user), mfa_sessions=mfa, now=now)
     return resolution.resolve(access_request), access_request
 
 
 def stale_table(request) -> None:
-    """The application this process's table named is gone (e.g. deleted): make every process reload."""
+    """The application this process's table named is gone, and no change said so (deleted behind
+    the services' back): record a change of everything, so every process reloads — this one at once."""
     log.warning("application table was stale for %s; reloading", request.path)
-    generation.publish_config_generation()
+    with transaction.atomic():
+        generation.configuration_bump(everything=True)
+    mirror.invalidate()
 
 
 def login_flow(request, entry: AppEntry) -> Outcome:
     """The slow path: decide, then pass, refuse, challenge or send to enrollment."""
     session_state.drop_app_session(request, entry.id)
-    user_generation = generation.user_generation(request.user.pk)  # before the checks it guards
+    user_generation = request.user.mfa_generation  # loaded with the user, before the checks it guards
     try:
         decision, access_request = decide(request, entry, consume_sign_in=True, user_generation=user_generation)
     except Application.DoesNotExist:
@@ -253,7 +258,7 @@ def challenge_for(request) -> Challenge | NoChallenge:
         return NoChallenge(next_url="/")
     try:
         decision, access_request = decide(request, entry, consume_sign_in=False,
-                                          user_generation=generation.user_generation(request.user.pk))
+                                          user_generation=request.user.mfa_generation)
     except Application.DoesNotExist:
         session_state.clear_pending(request)
         stale_table(request)
@@ -275,7 +280,7 @@ def challenge_complete(request, challenge: Challenge, authenticator) -> str:
     if authenticator.user_id != request.user.pk or authenticator.kind not in challenge.kinds:
         raise ChallengeRefused(message("kind_not_allowed", app=challenge.application.name,
                                        kinds=kinds_text(challenge.kinds)))
-    user_generation = generation.user_generation(request.user.pk)
+    user_generation = request.user.mfa_generation
     request.session.cycle_key()  # SECURITY row 12: a new session key after MFA
     now = clock.now()
     session_state.record_mfa(request, kind=authenticator.kind, authenticator_id=str(authenticator.pk),

@@ -4,13 +4,15 @@ Install after Django's ``AuthenticationMiddleware`` and allauth's ``AccountMiddl
 check refuses any other order). Paths no application covers, and the never-gated paths
 (:data:`mfa_policies.access.app_table.NEVER_GATED_PREFIXES`), pass untouched with
 ``request.access = None``.
+
+Steady state — the mirror trusted (:mod:`.mirror`) — this costs no network round trip at all: the
+path is matched in the process's table, and a live app session is checked against the table's
+``config_version`` and the MFA generation on ``request.user`` (the row Django loads anyway).
 """
 
 from __future__ import annotations
 
-from mfa_policies import generation
-
-from . import app_table, responses
+from . import mirror, responses
 from .app_table import never_gated
 from .enforcement import PASSED, enforce
 
@@ -23,20 +25,9 @@ class AccessMiddleware:
         request.access = None
         path = request.path_info
         if not never_gated(path):
-            # One cache round trip per request: when the table this process holds (possibly stale)
-            # covers the path, the user's MFA generation is fetched with the configuration's.
-            held = app_table.latest()
-            held_entry = held.match(path) if held is not None else None
-            user_id = None
-            if held_entry is not None:
-                user = request.user
-                if user.is_authenticated:
-                    user_id = user.pk
-            config_generation, user_generation = generation.generations(user_id)
-            table = app_table.table_for(config_generation)
-            entry = held_entry if table is held else table.match(path)
+            entry = mirror.table().match(path)
             if entry is not None:
-                outcome = enforce(request, entry, user_generation=user_generation)
+                outcome = enforce(request, entry)
                 if outcome is not PASSED:
                     return responses.respond(request, outcome)
         return self.get_response(request)

@@ -1,4 +1,5 @@
-"""The runtime's own bookkeeping when something happens elsewhere: a sign-in, an authenticator removal.
+"""The runtime's own bookkeeping when something happens elsewhere: a sign-in, an authenticator
+removal, a configuration change committed in this process (:mod:`.mirror` listens to those).
 
 Connected by :class:`mfa_policies.apps.MfaPoliciesConfig`. Receivers of the enrollment signals
 run inside the change's transaction and must not swallow errors (see :mod:`enrollment.signals`).
@@ -12,7 +13,7 @@ from django.dispatch import receiver
 from enrollment.signals import authenticator_removed
 from mfa_policies import generation
 
-from . import session_state
+from . import mirror, session_state  # noqa: F401  (mirror: listens to this process's changes)
 
 
 @receiver(user_logged_in, dispatch_uid="mfagate-forget-app-sessions-on-sign-in")

@@ -414,6 +414,46 @@ def test_login_flow_query_count_does_not_grow_with_policies(client, clock, make_
     assert flow_queries() == before
 
 
+#: What every request of a signed-in browser costs Django itself: the session row and the user
+#: row, and saving the session (a savepoint, the UPDATE, its release inside the test's transaction).
+SESSION_USER_AND_SAVE = 2 + 3
+#: What the login flow may add (issue 9): its input's configuration is kept per generation.
+LOGIN_FLOW_QUERIES = 4
+
+
+@pytest.mark.parametrize("policies", [10, 10_000])
+def test_the_login_flow_needs_at_most_four_queries_whatever_the_number_of_policies(
+        policies, client, clock, make_mfa_app, django_assert_max_num_queries):
+    from mfa_policies.access import mirror
+    from mfa_policies.models import AppPolicy, Policy
+
+    org, app, policy, user = make_mfa_app()
+    created = Policy.objects.bulk_create([
+        Policy(organization=org, name=f"bulk {i}", include=[{"selector": "email", "value": f"b{i}@example.test"}])
+        for i in range(policies - 1)])
+    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=10 + i) for i, p in enumerate(created)])
+    mirror.reset()  # written behind the services' back: start from the database
+    _pass_with_totp(client, clock, user)
+
+    def forget_app_session():
+        session = client.session
+        session.pop("mfagate.apps", None)
+        session.save()
+
+    def flow():
+        response = client.get("/demo/a/")
+        assert response.status_code == 200 and response.wsgi_request.access.decision.satisfied_by == "mfa_session"
+
+    forget_app_session()
+    flow()  # the configuration input is built once per generation
+    forget_app_session()
+    with django_assert_max_num_queries(SESSION_USER_AND_SAVE + LOGIN_FLOW_QUERIES) as captured:
+        flow()
+    others = [q["sql"] for q in captured.captured_queries
+              if not any(t in q["sql"] for t in ("django_session", "accounts_user", "SAVEPOINT"))]
+    assert len(others) <= LOGIN_FLOW_QUERIES, others
+
+
 # -------------------------------------------------------------------------------- decorator
 def test_decorator_enforces_the_named_application(client, clock, demo):
     from accounts.models import User

@@ -84,20 +84,31 @@ def test_audit_rows_cannot_be_written_outside_the_changes_transaction(make_user)
 
 def test_every_configuration_change_publishes_a_generation_no_process_has_seen(make_org, make_user,
                                                                              django_capture_on_commit_callbacks):
+    """The database's generation rises with every change — whatever the cache lost meanwhile — records
+    the organization it touched, and is announced once committed."""
     from django.core.cache import cache
 
-    from mfa_policies.generation import CONFIG_GENERATION_KEY
+    from mfa_policies import generation
 
     org = make_org()
-    seen = set()
-    for duration in ("1h", "2h", "3h"):
-        cache.delete(CONFIG_GENERATION_KEY)  # evicted between changes
-        org.session_duration = duration
-        with django_capture_on_commit_callbacks(execute=True):
-            configuration_save(acting_user=make_user(), instance=org)
-        value = cache.get(CONFIG_GENERATION_KEY)
-        assert isinstance(value, int) and value >= 1 << 32 and value not in seen
-        seen.add(value)
+    announced = []
+    generation.add_listener(announced.append)
+    try:
+        seen = {generation.configuration_generation()}
+        for duration in ("1h", "2h", "3h"):
+            cache.clear()  # evicted between changes: nothing depends on it
+            before = generation.configuration_generation()
+            org.session_duration = duration
+            with django_capture_on_commit_callbacks(execute=True):
+                configuration_save(acting_user=make_user(), instance=org)
+            value = generation.configuration_generation()
+            assert value > before and value not in seen
+            assert announced[-1] == value
+            assert generation.configuration_changes_since(before) == generation.Changes(
+                generation=value, organization_ids=frozenset({org.pk}))
+            seen.add(value)
+    finally:
+        generation._listeners.remove(announced.append)
 
 
 def test_deleting_a_policy_is_audited_and_revokes_its_apps(make_org, make_app, make_policy, make_user,

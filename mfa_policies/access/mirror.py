@@ -1,0 +1,142 @@
+"""This process's mirror of the configuration, and when it may be trusted (README "Consistency model").
+
+The mirror is an :class:`~.app_table.AppTable` — the applications, their ``config_version`` and,
+filled by the login flow, each one's configuration input — plus what the channel and the database
+told it last. :func:`table` answers **without any I/O** while all of these hold:
+
+1. the channel vouches (:mod:`.channel`: Redis — a PING answered within the last second; local —
+   always);
+2. no notice arrived and no new subscription began since the mirror last asked the database;
+3. it last asked the database less than :data:`LEASE` seconds ago.
+
+Otherwise it asks the database first (:func:`refresh`): one indexed query
+(:func:`mfa_policies.generation.configuration_changes_since`), and when something changed, one
+more to reload just the organizations that did. With the channel down, frozen or reconnecting, every
+gated request therefore reads the database: the mirror fails closed, never open.
+
+:data:`LEASE` bounds what no channel can report — a process that died between its commit and its
+announcement, an announcement sent to another Redis than the one this process listens to: such a
+change is seen at most ``LEASE`` seconds after it committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from mfa_policies import generation
+from mfa_policies.models import Application
+from mfa_policies.selectors import ConfigurationInput, application_config_version, configuration_input
+
+from . import channel
+from .app_table import AppEntry, AppTable, load_table, reload_organizations
+
+log = logging.getLogger("mfagate.mirror")
+
+#: The longest the mirror is trusted without asking the database (seconds); README's bound.
+LEASE = 2.0
+
+_monotonic = time.monotonic  # the clock of the lease (tests move it)
+
+
+class Mirror:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._table: AppTable | None = None
+        # (channel epoch, channel notices, monotonic time) as they were when the database was last asked
+        self._verified: tuple[int, int, float] = (-1, -1, 0.0)
+        #: The last refresh: seconds it took, and what it reloaded ("full", "organizations", "none").
+        self.last_refresh: tuple[float, str] = (0.0, "none")
+
+    def table(self) -> AppTable:
+        table = self._table
+        if table is not None:
+            current = channel.current()
+            epoch, notices, at = self._verified
+            now = _monotonic()
+            if (now - at < LEASE and current.notices == notices and current.epoch == epoch
+                    and current.vouches(now)):
+                return table
+        return self.refresh()
+
+    def refresh(self) -> AppTable:
+        """Ask the database what changed since the held table, reload that, and trust the result
+        from the moment the question was asked."""
+        with self._lock:
+            current = channel.current()
+            epoch, notices, started = current.epoch, current.notices, _monotonic()
+            timer = time.perf_counter()
+            table = self._table
+            if table is None:
+                table, what = load_table(), "full"
+            else:
+                changes = generation.configuration_changes_since(table.generation)
+                what = "full" if changes.everything else "organizations" if changes.organization_ids else "none"
+                if changes.any or changes.generation != table.generation:
+                    table = reload_organizations(table, changes)
+            self._table = table
+            self._verified = (epoch, notices, started)
+            self.last_refresh = (time.perf_counter() - timer, what)
+            if what != "none":
+                log.debug("configuration generation %s: %s reload in %.1f ms", table.generation, what,
+                          self.last_refresh[0] * 1000)
+            return table
+
+    def reset(self) -> None:
+        with self._lock:
+            self._table, self._verified = None, (-1, -1, 0.0)
+
+    def _after_fork(self) -> None:
+        # The parent's verification vouched for the parent's channel, not this process's.
+        self._lock, self._verified = threading.Lock(), (-1, -1, 0.0)
+
+
+_mirror = Mirror()
+os.register_at_fork(after_in_child=_mirror._after_fork)
+
+
+def table() -> AppTable:
+    """The application table, current within the consistency model's bound."""
+    return _mirror.table()
+
+
+def refresh() -> AppTable:
+    return _mirror.refresh()
+
+
+def invalidate(_generation=None) -> None:
+    """Distrust the table until the database was asked again (this process's own changes)."""
+    channel.current().notice()
+
+
+def reset() -> None:
+    """Forget the table (tests, and a process that must start over)."""
+    _mirror.reset()
+
+
+def last_refresh() -> tuple[float, str]:
+    return _mirror.last_refresh
+
+
+def configuration_for(table: AppTable, entry: AppEntry) -> ConfigurationInput:
+    """``entry``'s configuration input, kept in ``table`` (so dropped with its organization when that
+    changes) and checked against the application's ``config_version`` in the database — one query
+    by primary key. Built on the first login flow for the application under this table, and again
+    whenever the database holds another version (then the table is behind too: distrusted). Raises
+    ``Application.DoesNotExist`` when the application is gone."""
+    version = application_config_version(entry.id)
+    if version is None:
+        raise Application.DoesNotExist(f"application {entry.id} is gone")
+    found = table.inputs.get(entry.id)
+    if found is None or found.application.config_version != version:
+        if found is not None:
+            invalidate()
+        found = configuration_input(entry.id)
+        table.inputs[entry.id] = found
+    return found
+
+
+# This process's own changes distrust its table at once, whatever the channel.
+generation.add_listener(invalidate)
