@@ -109,9 +109,10 @@ def aaguid_list_detail(request, token, list_id):
     if request.method == "GET":
         return ok(ser.aaguid_list(obj, stored))
     if request.method == "DELETE":
+        deleted = str(obj.id)  # a deleted instance has no primary key
         with _saving():
             aaguid_list_delete(acting_user=token.owner, aaguid_list=obj, ip_address=ip_address(request))
-        return ok({"id": str(obj.id)})
+        return ok({"id": deleted})
     if request.method == "PUT":
         fields, items, extras = ser.aaguid_list_from_body(parse_body(request))
         for name, value in fields.items():
