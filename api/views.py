@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from enrollment.flows import authenticator_delete_by_admin
 from enrollment.models import Authenticator
-from mfa_policies.models import AaguidList, AppPolicy, Application, Policy
+from mfa_policies.models import AaguidList, AppPolicy, Application, Membership, Policy
 from mfa_policies.services import (
     aaguid_list_delete,
     aaguid_list_save,
@@ -50,10 +50,11 @@ def _saving(rename=None):
     return _Guard()
 
 
-def _paged(request, queryset):
-    """This page's rows of ``queryset`` and the ``result_info`` for it (two queries)."""
+def _paged(request, queryset, total_of=None):
+    """This page's rows of ``queryset`` and the ``result_info`` for it (two queries). ``total_of``:
+    a cheaper queryset counting the same rows."""
     page = page_of(request)
-    total = queryset.count()
+    total = (total_of if total_of is not None else queryset).count()
     rows = list(page.slice(queryset)) if page.offset < total else []
     return rows, lambda count: page.result_info(count, total)
 
@@ -153,14 +154,19 @@ def users(request, token):
     lower case) — never a prefix or a part — so a script acting on ``result[0]`` acts on that user
     or on nobody; ``name`` matches a name exactly, case aside; ``search`` finds a part of either."""
     members = User.objects.filter(memberships__organization=token.organization)
+    # Unfiltered, the memberships alone count the members (one per user and organization): an
+    # index scan instead of a join over every user.
+    total_of = Membership.objects.filter(organization=token.organization)
     email, name, search = (request.GET.get(key) for key in ("email", "name", "search"))
+    if email is not None or name is not None or search:
+        total_of = None
     if email is not None:
         members = members.filter(email=email.strip().lower())
     if name is not None:
         members = members.filter(name__iexact=name.strip())
     if search:
         members = members.filter(Q(email__icontains=search.strip()) | Q(name__icontains=search.strip()))
-    rows, info = _paged(request, members.order_by("email").only("id", "email", "name"))
+    rows, info = _paged(request, members.order_by("email").only("id", "email", "name"), total_of)
     counts = _authenticator_counts(member.pk for member in rows)
     return ok([ser.user(member, counts.get(member.pk, 0)) for member in rows], info(len(rows)))
 

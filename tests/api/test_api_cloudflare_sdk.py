@@ -21,7 +21,8 @@ YUBIKEY = "8c39ee867f9a4a959ba3f6b097e5c2ee"
 @pytest.fixture
 def sdk(live_server, api_org, make_token):
     _, plaintext = make_token(api_org)
-    return Cloudflare(api_token=plaintext, base_url=f"{live_server.url}/client/v4", max_retries=0, timeout=20)
+    with Cloudflare(api_token=plaintext, base_url=f"{live_server.url}/client/v4", max_retries=0, timeout=20) as client:
+        yield client  # closed before the live server stops: no keep-alive connection outlives it
 
 
 def test_the_sdk_pins_the_version_tested(sdk):
