@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from enrollment.webauthn import authenticator_model_name
+from mfa_policies.access.tokens import audience_for
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidList, Connection, Policy, Role
 from mfa_policies.validation import normalize_aaguid
@@ -37,6 +38,7 @@ class Extras:
     fields: dict = field(default_factory=dict)
     orders: dict = field(default_factory=dict)
     aliases: dict = field(default_factory=dict)
+    rename: dict = field(default_factory=dict)  # not stored: model field → the API field the body used
 
 
 class Reader:
@@ -396,7 +398,7 @@ def application(app, stored=None, *, links=None) -> dict:
         "id": str(app.public_id), "type": "self_hosted", "name": app.name, "domain": domain,
         "path_prefixes": prefixes, "session_duration": app.session_duration,
         "policies": [{"id": str(pid), "name": name, "precedence": precedence} for pid, name, precedence in links],
-        "mfa_config": mfa_config(app, stored), "aud": f"urn:mfagate:app:{app.pk}" if app.pk else None,
+        "mfa_config": mfa_config(app, stored), "aud": audience_for(app.pk),
         "config_version": app.config_version, "created_at": _iso(app.created_at), "updated_at": _iso(app.updated_at),
         **{k: v for k, v in stored.fields.items() if k != "domain"},
     }
@@ -491,7 +493,9 @@ def application_from_body(body: dict, org, app=None, stored=None) -> tuple[dict,
         orders["policies"] = [str(policy.public_id) for policy, _ in attached]
     elif "policies" in stored.orders:
         orders["policies"] = stored.orders["policies"]
-    return fields, attached, Extras(fields=kept, orders=orders)
+    # Validation speaks of path_prefixes; a body that gave only domain hears of domain.
+    rename = {"path_prefixes": "domain"} if isinstance(domain, str) and prefixes is None else {}
+    return fields, attached, Extras(fields=kept, orders=orders, rename=rename)
 
 
 # Cloudflare's one-key rules ⇄ the stored {"selector", "value"} rules.

@@ -212,7 +212,7 @@ def _policy(token, policy_id) -> Policy:
 
 
 def _save_app(request, token, app, attached, extras):
-    with _saving(ser.APP_RENAME), transaction.atomic():
+    with _saving({**ser.APP_RENAME, **extras.rename}), transaction.atomic():
         application_save(acting_user=token.owner, instance=app, policies=attached, ip_address=ip_address(request))
         return stored_fields_save(acting_user=token.owner, instance=app, extras=extras, ip_address=ip_address(request))
 

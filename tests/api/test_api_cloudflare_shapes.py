@@ -209,6 +209,12 @@ def test_application_domain_type_and_path_prefixes(api, mfa_on, make_policy):
     assert status == 200 and payload["result"]["domain"] is None and payload["result"]["path_prefixes"] == []
 
 
+def test_a_domain_whose_path_another_application_covers_is_refused_naming_domain(api, mfa_on, make_app):
+    make_app(mfa_on, "Taken", path_prefixes=["/taken/"])
+    status, payload = api.post("access/apps", {"name": "New", "domain": "app.example.com/taken/"})
+    assert status == 400 and messages(payload).startswith("domain:") and "Taken" in messages(payload)
+
+
 def test_an_application_put_with_plain_policy_ids_and_the_old_integer_ids_refused(api, mfa_on, make_app, make_policy):
     app = make_app(mfa_on, "A")
     policy = make_policy(mfa_on, "P")
