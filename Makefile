@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[dev]" >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
-	$(PY) -c "import django, allauth, django_otp, webauthn, gunicorn, pytest, pytest_django, hypothesis, pyotp, playwright" && touch $@ $(VENV)/.installed
+	$(PY) -c "import django, allauth, django_otp, webauthn, gunicorn, pytest, pytest_django, hypothesis, pyotp, playwright, cloudflare, schemathesis" && touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 

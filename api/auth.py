@@ -7,12 +7,14 @@ never learns whether another account exists), scope (403). Everything below the 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.db.models import Q
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 
@@ -44,8 +46,22 @@ def authenticate(request) -> ApiToken:
     matches = hmac.compare_digest(token.secret_hash if token else _DUMMY_HASH, hash_token(plaintext))
     if token is None or not matches or not token.is_usable():
         raise _unauthenticated("Invalid, expired or revoked API token.")
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
+    _touch(token)
     return token
+
+
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def _touch(token: ApiToken) -> None:
+    """Record ``last_used_at`` at most once a minute per token: a read costs no write, and
+    concurrent requests in the same minute write once (the update is conditional)."""
+    now = clock.now()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    if ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now):
+        token.last_used_at = now
 
 
 def endpoint(**scopes_by_method):

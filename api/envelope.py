@@ -14,6 +14,8 @@
 | 10004 | 404    | no such account, or no such object in this account |
 | 10005 | 405    | method not allowed                                  |
 | 10009 | 409    | a concurrent change got there first; retry          |
+| 7003  | 404    | no endpoint at that path (Cloudflare's "Could not route to …") |
+| 7000  | 404    | with 7003: "No route for that URI"                  |
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ FORBIDDEN = 10003
 NOT_FOUND = 10004
 METHOD_NOT_ALLOWED = 10005
 CONFLICT = 10009
+NO_ROUTE_TO = 7003
+NO_ROUTE = 7000
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32
@@ -63,8 +67,12 @@ def respond(result, *, status: int = 200, errors=(), messages=()) -> JsonRespons
     )
 
 
-def ok(result) -> JsonResponse:
-    return respond(result)
+def ok(result, result_info: dict | None = None) -> JsonResponse:
+    """Success; a list answer also carries Cloudflare's ``result_info`` (see :mod:`api.pagination`)."""
+    if result_info is None:
+        return respond(result)
+    return JsonResponse({"success": True, "errors": [], "messages": [], "result": result, "result_info": result_info},
+                        json_dumps_params={"ensure_ascii": False})
 
 
 def not_found(what: str = "No such object in this account.") -> ApiError:

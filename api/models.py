@@ -78,3 +78,53 @@ class ApiToken(models.Model):
 
     def is_usable(self) -> bool:
         return self.status == "active" and self.owner.is_active and self.owner.is_staff
+
+
+class StoredFields(models.Model):
+    """What the API keeps about one object beyond mfagate's configuration (exactly one of the four
+    links is set):
+
+    - ``fields``: the Cloudflare fields mfagate does not act on, exactly as last sent (see
+      :mod:`api.shapes`), so they are returned unchanged;
+    - ``orders``: the order lists were last sent in (``allowed_authenticators``, exempt roles,
+      AAGUID items…). The configuration keeps its canonical order; answers use the one sent
+      while it still lists the same values;
+    - ``aliases``: which of two names for one field the last write used
+      (``amr_matching_session_duration``), so the answer speaks the client's name too.
+
+    Deleting the object deletes this row.
+    """
+
+    organization = models.OneToOneField("mfa_policies.Organization", null=True, blank=True,
+                                        on_delete=models.CASCADE, related_name="+")
+    application = models.OneToOneField("mfa_policies.Application", null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="+")
+    policy = models.OneToOneField("mfa_policies.Policy", null=True, blank=True,
+                                  on_delete=models.CASCADE, related_name="+")
+    aaguid_list = models.OneToOneField("mfa_policies.AaguidList", null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="+")
+    fields = models.JSONField(default=dict, blank=True)
+    orders = models.JSONField(default=dict, blank=True)
+    aliases = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "stored API fields"
+        verbose_name_plural = "stored API fields"
+        constraints = [
+            models.CheckConstraint(
+                name="stored_fields_one_object",
+                condition=(
+                    models.Q(organization__isnull=False, application__isnull=True, policy__isnull=True,
+                             aaguid_list__isnull=True)
+                    | models.Q(organization__isnull=True, application__isnull=False, policy__isnull=True,
+                               aaguid_list__isnull=True)
+                    | models.Q(organization__isnull=True, application__isnull=True, policy__isnull=False,
+                               aaguid_list__isnull=True)
+                    | models.Q(organization__isnull=True, application__isnull=True, policy__isnull=True,
+                               aaguid_list__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"API fields of {self.organization or self.application or self.policy or self.aaguid_list}"

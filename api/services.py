@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts.audit import audit_record
 from mfa_policies import clock
 
-from .models import KEY_ID_LENGTH, TOKEN_PREFIX, ApiToken, hash_token
+from .models import KEY_ID_LENGTH, TOKEN_PREFIX, ApiToken, StoredFields, hash_token
 
 
 def _public(token: ApiToken) -> dict:
@@ -44,3 +44,38 @@ def api_token_revoke(*, acting_user, token: ApiToken, ip_address: str | None = N
         audit_record(actor=acting_user, action="apitoken.revoke", obj=token, ip_address=ip_address,
                      before=_public(token))
     return token
+
+
+_STORED_LINK = {"organization": "organization", "application": "application", "policy": "policy",
+                "aaguidlist": "aaguid_list"}
+
+
+def stored_fields_of(instance) -> StoredFields | None:
+    """The stored API fields of an organization, application, policy or AAGUID list, if any."""
+    link = _STORED_LINK[instance._meta.model_name]
+    return StoredFields.objects.filter(**{link: instance}).first() if instance.pk is not None else None
+
+
+def stored_fields_by(model_name: str, ids) -> dict:
+    """Stored API fields of many objects of one kind in one query: primary key → row."""
+    link = _STORED_LINK[model_name]
+    return {getattr(row, f"{link}_id"): row for row in StoredFields.objects.filter(**{f"{link}__in": list(ids)})}
+
+
+@transaction.atomic
+def stored_fields_save(*, acting_user, instance, extras, ip_address: str | None = None) -> StoredFields:
+    """Keep, for ``instance``, the Cloudflare fields mfagate does not act on, the order its lists
+    were sent in and the names the client used (``extras``: fields, orders, aliases). A change of
+    the Cloudflare fields is audited (``<model>.cloudflare_fields``) in the caller's transaction; the
+    order and the names are presentation only, and nothing here touches the decision, so no
+    configuration version moves."""
+    link = _STORED_LINK[instance._meta.model_name]
+    row = StoredFields.objects.select_for_update().filter(**{link: instance}).first() or StoredFields(
+        **{link: instance})
+    before = dict(row.fields)
+    row.fields, row.orders, row.aliases = dict(extras.fields), dict(extras.orders), dict(extras.aliases)
+    row.save()
+    if before != row.fields:
+        audit_record(actor=acting_user, action=f"{instance._meta.model_name}.cloudflare_fields", obj=instance,
+                     ip_address=ip_address, before=before, after=row.fields)
+    return row

@@ -270,6 +270,11 @@ class Application(MfaConfigFields):
     """An application of one organization, covering URL path prefixes of this site."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="applications")
+    public_id = models.UUIDField(
+        "API id", default=uuid.uuid4, unique=True, editable=False,
+        help_text="The application's id in the REST API (a UUID, as Cloudflare's clients expect); the integer "
+        "primary key stays the id the runtime, the JWT audience and the admin use.",
+    )
     name = models.CharField(max_length=150)
     path_prefixes = models.JSONField(
         default=list, blank=True,
@@ -318,6 +323,10 @@ class Policy(MfaConfigFields):
     """An access policy: a decision, rules, and its own ``mfa_config``."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="policies")
+    public_id = models.UUIDField(
+        "API id", default=uuid.uuid4, unique=True, editable=False,
+        help_text="The policy's id in the REST API (a UUID); the integer primary key stays the internal id.",
+    )
     name = models.CharField(max_length=150)
     decision = models.CharField(max_length=8, choices=c.DECISION_CHOICES, default=c.ALLOW)
     include = models.JSONField(default=list, blank=True, help_text="At least one must match.")

@@ -10,6 +10,7 @@ from mfa_policies.models import AppPolicy, Application, Policy
 from tests.support.api import db_state, messages
 
 EVERYONE = [{"selector": "everyone", "value": ""}]
+NO_SUCH_ID = "8f9d3a52-5c1e-4d4b-9b51-0c0c5fb1f00d"
 
 
 @pytest.fixture
@@ -24,21 +25,23 @@ def test_policy_crud_with_each_mfa_mode(api, mfa_on):
         "name": "Staff", "decision": "allow", "include": [{"selector": "email_domain", "value": "Example.COM"}],
         "mfa_config": {"allowed_authenticators": ["security_key"], "session_duration": "1h"}})
     assert status == 200, payload
-    policy = Policy.objects.get(pk=payload["result"]["id"])
+    policy = Policy.objects.get(public_id=payload["result"]["id"])
     assert policy.mfa_mode == c.MODE_CUSTOM and policy.mfa_session_duration == "1h"
-    assert payload["result"]["include"] == [{"selector": "email_domain", "value": "example.com"}]
+    # Stored as {"selector", "value"} (the old shape is still accepted); answered in Cloudflare's shape.
+    assert policy.include == [{"selector": "email_domain", "value": "example.com"}]
+    assert payload["result"]["include"] == [{"email_domain": {"domain": "example.com"}}]
     assert payload["result"]["mfa_config"] == {"mfa_disabled": False, "allowed_authenticators": ["security_key"],
                                                "session_duration": "1h"}
-    pid = policy.pk
+    pid = str(policy.public_id)
     status, payload = api.put(f"access/policies/{pid}", {"name": "Staff", "include": EVERYONE,
                                                          "mfa_config": {"mfa_disabled": True}})
-    assert status == 200 and Policy.objects.get(pk=pid).mfa_mode == c.MODE_DISABLED
+    assert status == 200 and Policy.objects.get(public_id=pid).mfa_mode == c.MODE_DISABLED
     status, payload = api.put(f"access/policies/{pid}", {"name": "Staff", "include": EVERYONE})
     assert status == 200 and payload["result"]["mfa_config"] is None
-    assert Policy.objects.get(pk=pid).mfa_mode == c.MODE_INHERIT
+    assert Policy.objects.get(public_id=pid).mfa_mode == c.MODE_INHERIT
     assert api.get(f"access/policies/{pid}")[1]["result"]["name"] == "Staff"
     assert [p["id"] for p in api.get("access/policies")[1]["result"]] == [pid]
-    assert api.delete(f"access/policies/{pid}")[0] == 200 and not Policy.objects.filter(pk=pid).exists()
+    assert api.delete(f"access/policies/{pid}")[0] == 200 and not Policy.objects.filter(public_id=pid).exists()
     assert [e.action for e in AuditEvent.objects.exclude(action="apitoken.create").order_by("id")] == [
         "policy.create", "policy.update", "policy.update", "policy.delete"]
 
@@ -47,26 +50,31 @@ def test_app_crud_with_attached_policies_revokes_sessions(api, mfa_on, make_poli
     first, second = make_policy(mfa_on, "First"), make_policy(mfa_on, "Second")
     status, payload = api.post("access/apps", {
         "name": "Payroll", "path_prefixes": ["/payroll/"], "session_duration": "8h",
-        "policies": [{"id": first.pk, "precedence": 1}, {"id": second.pk, "precedence": 2}],
+        "policies": [{"id": str(first.public_id), "precedence": 1}, {"id": str(second.public_id), "precedence": 2}],
         "mfa_config": {"allowed_authenticators": ["totp"], "session_duration": "30m"}})
     assert status == 200, payload
-    app = Application.objects.get(pk=payload["result"]["id"])
+    app = Application.objects.get(public_id=payload["result"]["id"])
     assert app.mfa_mode == c.MODE_CUSTOM and app.session_duration == "8h"
-    assert [(p["id"], p["precedence"]) for p in payload["result"]["policies"]] == [(first.pk, 1), (second.pk, 2)]
+    assert [(p["id"], p["precedence"]) for p in payload["result"]["policies"]] == [
+        (str(first.public_id), 1), (str(second.public_id), 2)]
     version = app.config_version
     # Swap the precedences: GET → edit → PUT.
-    body = api.get(f"access/apps/{app.pk}")[1]["result"]
-    body["policies"] = [{"id": first.pk, "precedence": 2}, {"id": second.pk, "precedence": 1}]
-    status, payload = api.put(f"access/apps/{app.pk}", body)
+    body = api.get(f"access/apps/{app.public_id}")[1]["result"]
+    body["policies"] = [{"id": str(first.public_id), "precedence": 2}, {"id": str(second.public_id), "precedence": 1}]
+    status, payload = api.put(f"access/apps/{app.public_id}", body)
     assert status == 200, payload
     assert list(AppPolicy.objects.filter(application=app).order_by("precedence").values_list("policy_id", flat=True)) \
         == [second.pk, first.pk]
     assert Application.objects.get(pk=app.pk).config_version > version
-    # PUT without policies detaches them; without mfa_config returns to inherit.
-    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Payroll", "path_prefixes": ["/payroll/"]})
-    assert status == 200 and payload["result"]["policies"] == [] and payload["result"]["mfa_config"] is None
-    assert payload["result"]["session_duration"] == "24h"
-    assert api.delete(f"access/apps/{app.pk}")[0] == 200 and not Application.objects.filter(pk=app.pk).exists()
+    # PUT without policies keeps them (issue 10: a client that does not send them must not detach
+    # them all); without mfa_config returns to inherit; "policies": [] detaches them.
+    status, payload = api.put(f"access/apps/{app.public_id}", {"name": "Payroll", "path_prefixes": ["/payroll/"]})
+    assert status == 200 and [p["id"] for p in payload["result"]["policies"]] == [
+        str(first.public_id), str(second.public_id)]
+    assert payload["result"]["mfa_config"] is None and payload["result"]["session_duration"] == "24h"
+    status, payload = api.put(f"access/apps/{app.public_id}", {"name": "Payroll", "policies": []})
+    assert status == 200 and payload["result"]["policies"] == [] and payload["result"]["path_prefixes"] == ["/payroll/"]
+    assert api.delete(f"access/apps/{app.public_id}")[0] == 200 and not Application.objects.filter(pk=app.pk).exists()
     assert AuditEvent.objects.filter(action="application.delete").exists()
 
 
@@ -98,11 +106,18 @@ def test_custom_mfa_while_the_organization_has_it_off_is_refused(api, api_org):
     ({"name": "A", "policies": {}}, "policies"),
     ({"name": "A", "policies": [1]}, "policies[0]"),
     ({"name": "A", "policies": [{"id": "1", "precedence": 1}]}, "policies[0].id"),
-    ({"name": "A", "policies": [{"id": 999999, "precedence": 1}]}, "policies[0].id"),
-    ({"name": "A", "policies": [{"id": 1, "precedence": 0}]}, "policies[0].precedence"),
-    ({"name": "A", "policies": [{"id": 1, "precedence": 10**40}]}, "policies[0].precedence"),
-    ({"name": "A", "policies": [{"id": 1, "precedence": True}]}, "policies[0].precedence"),
-    ({"name": "A", "policies": [{"id": 1, "precedence": 1, "x": 1}]}, "policies[0].x"),
+    ({"name": "A", "policies": [{"id": 1, "precedence": 1}]}, "policies[0].id"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "precedence": 1}]}, "policies[0].id"),
+    ({"name": "A", "policies": [NO_SUCH_ID]}, "policies[0].id"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "precedence": 0}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "precedence": 10**40}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "precedence": True}]}, "policies[0].precedence"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "precedence": 1, "x": 1}]}, "policies[0].x"),
+    ({"name": "A", "policies": [{"id": NO_SUCH_ID, "include": []}]}, "policies[0].include"),
+    ({"name": "A", "type": "saas"}, "type"),
+    ({"name": "A", "domain": "https://a.example.com/x"}, "domain"),
+    ({"name": "A", "domain": "a.example.com/x", "path_prefixes": ["/y"]}, "path_prefixes"),
+    ({"name": "A", "allow_iframe": "yes"}, "allow_iframe"),
     ({"name": "A", "extra": 1}, "extra"),
 ])
 def test_bad_app_bodies_are_400_naming_the_field_and_write_nothing(api, mfa_on, body, field):
@@ -117,17 +132,18 @@ def test_policies_repeated_or_from_another_account_are_400(api, mfa_on, make_org
     mine, theirs = make_policy(mfa_on, "Mine"), make_policy(make_org("Other"), "Theirs")
     app = make_app(mfa_on, "Existing")
     before = db_state()
-    for policies in ([{"id": theirs.pk, "precedence": 1}],
-                     [{"id": mine.pk, "precedence": 1}, {"id": mine.pk, "precedence": 2}],
-                     [{"id": mine.pk, "precedence": 1}, {"id": theirs.pk, "precedence": 1}]):
-        status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": policies})
+    mine_id, theirs_id = str(mine.public_id), str(theirs.public_id)
+    for policies in ([{"id": theirs_id, "precedence": 1}],
+                     [{"id": mine_id, "precedence": 1}, {"id": mine_id, "precedence": 2}],
+                     [{"id": mine_id, "precedence": 1}, {"id": theirs_id, "precedence": 1}]):
+        status, payload = api.put(f"access/apps/{app.public_id}", {"name": "Existing", "policies": policies})
         assert status == 400 and "policies" in messages(payload), payload
-    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": [
-        {"id": mine.pk, "precedence": 1}], "session_duration": "1d"})
+    status, payload = api.put(f"access/apps/{app.public_id}", {"name": "Existing", "policies": [
+        {"id": mine_id, "precedence": 1}], "session_duration": "1d"})
     assert status == 400 and "session_duration" in messages(payload)
     assert db_state() == before
-    status, payload = api.put(f"access/apps/{app.pk}", {"name": "Existing", "policies": [
-        {"id": make_policy(mfa_on, "Second").pk, "precedence": 1}, {"id": mine.pk, "precedence": 1}]})
+    status, payload = api.put(f"access/apps/{app.public_id}", {"name": "Existing", "policies": [
+        {"id": str(make_policy(mfa_on, "Second").public_id), "precedence": 1}, {"id": mine_id, "precedence": 1}]})
     assert status == 400 and "precedence 1 is used twice" in messages(payload)
 
 
@@ -157,7 +173,7 @@ def test_changing_an_attached_policy_by_api_revokes_its_apps_sessions(api, mfa_o
     app = make_app(mfa_on)
     policy = make_policy(mfa_on, "P", apps=[app])
     version = Application.objects.get(pk=app.pk).config_version
-    status, _ = api.put(f"access/policies/{policy.pk}", {"name": "P", "include": EVERYONE,
+    status, _ = api.put(f"access/policies/{policy.public_id}", {"name": "P", "include": EVERYONE,
                                                          "mfa_config": {"mfa_disabled": True}})
     assert status == 200 and Application.objects.get(pk=app.pk).config_version > version
 
@@ -167,7 +183,8 @@ def test_ids_bad_unknown_or_from_another_account(api, make_org, make_app, make_p
     app, policy = make_app(other), make_policy(other)
     before = db_state()
     assert api.get("access/apps/abc")[0] == 400 and api.get("access/policies/-1")[0] == 400
-    for path in (f"access/apps/{app.pk}", f"access/policies/{policy.pk}", "access/apps/424242"):
+    assert api.get(f"access/apps/{app.pk}")[0] == 400  # integer ids are internal: the API speaks UUIDs
+    for path in (f"access/apps/{app.public_id}", f"access/policies/{policy.public_id}", f"access/apps/{NO_SUCH_ID}"):
         assert api.get(path)[0] == 404
         assert api.put(path, {"name": "x"})[0] == 404
         assert api.delete(path)[0] == 404

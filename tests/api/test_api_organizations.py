@@ -36,7 +36,8 @@ def test_turn_on_independent_mfa_with_the_seed_body(api, api_org, api_admin):
     assert api_org.session_duration == "24h" and api_org.mfa_required_for_all_apps is False
     event = AuditEvent.objects.get(action="organization.update")
     assert event.actor == api_admin and event.after["allowed_authenticators"] == [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS]
-    assert payload["result"]["mfa_config"]["allowed_authenticators"] == ["totp", "security_key", "biometrics"]
+    # Stored in the canonical order; answered in the order sent (issue 10: no permanent Terraform diff).
+    assert payload["result"]["mfa_config"]["allowed_authenticators"] == ["totp", "biometrics", "security_key"]
 
 
 def test_assign_an_aaguid_list_with_the_id_from_post(api, api_org):
@@ -128,6 +129,13 @@ def test_put_replaces_the_whole_object_omitted_fields_return_to_defaults(api, ap
     api_org.refresh_from_db()
     assert api_org.auth_domain == "" and api_org.session_duration == "24h" and api_org.amr_matching_enabled is False
     assert api_org.amr_session_duration == "24h" and api_org.mfa_required_for_all_apps is False
+    # mfagate's own extension fields keep their value when a PUT omits them (issue 10) …
+    assert [r.key for r in api_org.exempt_roles.all()] == ["contractor"]
+    assert [x.key for x in api_org.exempt_connections.all()] == ["okta"]
+    # … and an empty list clears them.
+    status, payload = api.put("access/organizations", {"name": "Your Team Name", "mfa_exempt_roles": [],
+                                                       "mfa_exempt_connections": []})
+    assert status == 200, payload
     assert not api_org.exempt_roles.exists() and not api_org.exempt_connections.exists()
 
 

@@ -94,7 +94,7 @@ class ApiClient:
         response = getattr(self.client, method.lower())(self.url(path, account_id), **kwargs, **headers, **extra)
         assert response["Content-Type"] == "application/json", response.content[:200]
         payload = response.json()
-        assert set(payload) == {"success", "errors", "messages", "result"}
+        assert set(payload) - {"result_info"} == {"success", "errors", "messages", "result"}
         assert payload["success"] is (response.status_code < 400)
         assert all(set(e) == {"code", "message"} and isinstance(e["code"], int) for e in payload["errors"])
         return response.status_code, payload
