@@ -102,7 +102,7 @@ def test_a_500_is_logged_to_stderr_with_its_traceback_when_debug_is_off(settings
         console.setStream(previous)
     assert response.status_code == 500
     logged = captured.getvalue()
-    assert "ERROR django.request Internal Server Error: /boom/" in logged
+    assert re.search(r"ERROR django.request \[\w+\] Internal Server Error: /boom/", logged)  # with the request id
     assert "RuntimeError: the database went away" in logged  # the traceback
 
 

@@ -54,7 +54,10 @@ def test_refusals_sit_next_to_their_field_at_phone_and_desktop_width(browser, si
 
     page.goto(f"{site}/admin/mfa_policies/organization/{org.pk}/change/")
     page.check("#id_amr_matching_enabled")
-    page.select_option("#id_required_aaguids", str(aaguids.pk))
+    # the AAGUID list is an autocomplete box (select2): choose the list as its search would
+    page.evaluate("""([id, label]) => { const s = document.getElementById("id_required_aaguids");
+        s.append(new Option(label, id, true, true)); s.dispatchEvent(new Event("change")); }""",
+                  [str(aaguids.pk), aaguids.name])
     page.fill("#id_session_duration", "2 days")
     page.click("input[name=_save]")
     _assert_refusal_next_to(page, "amr_matching_enabled", "“Use identity provider MFA” and an “AAGUID list” cannot", width)
