@@ -62,6 +62,13 @@ class Placed(str):
         placed.path, placed.words = path, words
         return placed
 
+    def __reduce__(self):  # copies and pickles keep the place
+        return _placed, (str(self), self.path, self.words)
+
+
+def _placed(text: str, path: str, words: str) -> Placed:
+    return Placed(text, path=path, words=words)
+
 
 def raise_if_errors(errors: Errors) -> None:
     if errors:

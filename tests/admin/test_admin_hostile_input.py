@@ -47,10 +47,8 @@ TEXT = {
     "1 MB string": "x" * MB,
     "NUL": "a\x00b",
     "unicode": UNICODE,
-    "huge number": "9" * 40,
-    "object where text goes": '{"a": [1, {"b": null}]}',
 }
-TEXT_OK = {"deep nesting", "unicode", "huge number", "object where text goes"}
+TEXT_OK = {"deep nesting", "unicode"}
 JSON = {
     "deep nesting": DEEP,
     "deep object": '{"a":' * 40 + "1" + "}" * 40,
@@ -74,14 +72,13 @@ JSON_OK = {"nesting over the limit", "5 000 entries", "5 000 rules", "object whe
 CHOICE = {
     "unknown id": "999999999",
     "huge number": "9" * 40,
-    "negative": "-1",
     "unknown UUID": "00000000-0000-4000-8000-000000000000",
     "junk id": "junk-id",
     "NUL": "1\x00",
     "unicode": UNICODE,
     "1 MB string": "x" * MB,
 }
-NUMBER_OK = {"unknown id", "negative"}
+NUMBER_OK = {"unknown id"}
 CHECKBOX = {"junk": "junk-id", "NUL": "\x00"}
 KINDS = {  # control kind → (payloads, the ones it may accept, the refused one "several values" ends with)
     "text": (TEXT, TEXT_OK, "NUL"), "email": (TEXT, TEXT_OK, "NUL"), "url": (TEXT, TEXT_OK, "NUL"),
@@ -93,6 +90,10 @@ KINDS = {  # control kind → (payloads, the ones it may accept, the refused one
 LIST_WHERE_ONE_GOES = "several values"
 IGNORED = ("-MIN_NUM_FORMS", "-MAX_NUM_FORMS",  # sent by the page, never read by Django
            "policies_q")  # the attached-policies search box: read on GET only (its own tests attack it)
+# Controls whose value is (nearly) ignored — those and a field's hidden initial value — and the
+# posts with every control at once get these alone.
+SHORT = ("deep nesting", "1 MB string", "NUL", "unicode", "junk id", "huge number", "unknown UUID",
+         "lone surrogate in JSON", "NUL in JSON", "5 000 rules")
 
 
 def _kind(name: str, kinds: dict[str, str], data: dict[str, list[str]]) -> str:
@@ -175,13 +176,14 @@ class Walk:
             if name in attacked or _inline_row(name) > 0:
                 continue  # rows after the first render the same controls; the first one stands for them
             for payload_name, payload in payloads.items():
+                if ignored and payload_name not in SHORT:
+                    continue
                 self.post(url, {**data, name: payload}, what=f"{label} {name}={payload_name}",
                           legitimate=ignored or payload_name in ok)
             self.post(url, {**data, name: [*data.get(name, [])[:1], payloads[refused]]},
                       what=f"{label} {name}={LIST_WHERE_ONE_GOES}", legitimate=ignored or refused in ok)
             attacked.add(name)
-        for payload_name in dict.fromkeys(name for payloads in (TEXT, JSON, CHOICE) for name in payloads
-                                          if seen_before):
+        for payload_name in SHORT if seen_before else ():
             everything, legitimate = dict(data), True
             for name, ((payloads, ok, refused), ignored) in controls.items():
                 chosen = payload_name if payload_name in payloads else refused

@@ -254,3 +254,18 @@ def test_json_values_within_the_limits_pass():
 def test_a_description_over_1024_characters_is_refused(make_org):
     aaguids = AaguidList(organization=make_org(), name="Keys", description="d" * 1025)
     assert "at most 1024" in errors_of(aaguids)["description"][0]
+
+
+def test_a_refused_rule_says_its_number_for_people_and_its_place_for_clients(make_org):
+    import copy
+    import pickle
+
+    policy = Policy(organization=make_org(), name="P", include=[{"selector": "everyone", "value": ""},
+                                                                 {"selector": "role", "value": "ghost"}])
+    with pytest.raises(ValidationError) as excinfo:
+        policy.full_clean()
+    refusal = excinfo.value.error_dict["include"][0].message
+    assert refusal == "Rule 2: there is no role with key “ghost”."
+    assert (refusal.path, refusal.words) == ("include[1]", "there is no role with key “ghost”.")
+    for copied in (copy.deepcopy(refusal), pickle.loads(pickle.dumps(refusal))):
+        assert (copied, copied.path, copied.words) == (refusal, refusal.path, refusal.words)
