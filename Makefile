@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev chromium oidc-idp migrate demo bench clean
+.PHONY: run test install install-dev chromium redis-server oidc-idp migrate demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,15 @@ run: demo
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The cache, channel and fault tests start Redis servers of their own (never the shared one).
+redis-server:
+	@test -x /usr/bin/redis-server || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+
 # The enterprise sign-in tests run a real OpenID Connect IdP under Node (tests/oidc_idp).
 oidc-idp:
 	@test -d tests/oidc_idp/node_modules || npm ci --prefix tests/oidc_idp --no-audit --no-fund
 
-test: install-dev chromium oidc-idp
+test: install-dev chromium redis-server oidc-idp
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

@@ -110,7 +110,7 @@ def refresh() -> AppTable:
 
 def invalidate(_generation=None) -> None:
     """Distrust the table until the database was asked again (this process's own changes)."""
-    channel.current().notice()
+    channel.notice_if_running()
 
 
 def reset() -> None:
