@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 3
 DEMO ?= 1
 
-.PHONY: run serve test install install-dev chromium oidc-idp migrate demo demo-reset bench bench-http bench-tools clean
+.PHONY: run serve test install install-dev chromium redis-server oidc-idp migrate demo demo-reset bench bench-http bench-tools clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,11 +64,15 @@ serve: install
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The cache, channel and fault tests start Redis servers of their own (never the shared one).
+redis-server:
+	@test -x /usr/bin/redis-server || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+
 # The enterprise sign-in tests run a real OpenID Connect IdP under Node (tests/oidc_idp).
 oidc-idp:
 	@test -d tests/oidc_idp/node_modules || npm ci --prefix tests/oidc_idp --no-audit --no-fund
 
-test: install-dev chromium oidc-idp
+test: install-dev chromium redis-server oidc-idp
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmarks start a redis-server of their own; the HTTP one drives wrk (both from Debian).

@@ -1,5 +1,4 @@
-"""The in-process table of applications: path prefix → application, name → application, and each
-application's configuration input for the login flow.
+"""The in-process table of applications: path prefix → application, and name → application.
 
 An :class:`AppTable` is an immutable snapshot of the database at one configuration generation
 (:mod:`mfa_policies.generation`); :mod:`.mirror` decides when it may be trusted and replaces it —
@@ -15,13 +14,14 @@ longest ``startswith`` match (ties: the lowest application id).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Iterable
+import json
+from typing import Iterable, NamedTuple
 
 from mfa_policies import generation
 from mfa_policies.durations import parse_duration
-from mfa_policies.models import Application
-from mfa_policies.selectors import ConfigurationInput
+from django.db import connection
+
+from mfa_policies.models import Application, Organization
 
 #: Paths the access middleware never gates (spec §3.2.4): the launcher, enrollment and step-up,
 #: sign-in, the MFA challenge, static files and well-known documents.
@@ -35,8 +35,9 @@ def never_gated(path: str) -> bool:
     return path in NEVER_GATED_EXACT or path.startswith(NEVER_GATED_PREFIXES)
 
 
-@dataclass(frozen=True)
-class AppEntry:
+class AppEntry(NamedTuple):
+    """One application as the runtime needs it (immutable; a tuple, so 20 000 build quickly)."""
+
     id: int
     name: str
     organization_id: int
@@ -54,48 +55,128 @@ def _session_seconds(duration: str) -> int:
         return 0  # an unreadable duration grants nothing lasting: every request re-runs the flow
 
 
-_FIELDS = ("id", "name", "organization_id", "organization__name", "config_version", "session_duration",
-           "path_prefixes")
+def _prefix_list(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    return tuple(p for p in value if isinstance(p, str) and p) if isinstance(value, list) else ()
 
 
-def _entries(rows) -> list[AppEntry]:
-    return [
-        AppEntry(id=pk, name=name, organization_id=org_id, organization_name=org_name, config_version=version,
-                 session_seconds=_session_seconds(duration or ""),
-                 path_prefixes=tuple(p for p in prefixes or () if isinstance(p, str) and p)
-                 if isinstance(prefixes, list) else ())
-        for pk, name, org_id, org_name, version, duration, prefixes in rows
-    ]
-
-
-def _rows(organization_ids: Iterable[int] | None = None):
-    query = Application.objects.order_by()
+def _rows(organization_ids: Iterable[int] | None = None) -> list[AppEntry]:
+    """The applications (of ``organization_ids``, or all) as entries: two queries. Plain SQL on
+    purpose: Django's per-row conversion of the JSON column made a 20 000-application load several
+    times slower than the query itself (measured in ``bench/runtime_scale.py``)."""
+    table, org_ids = Application._meta.db_table, None
+    sql = f"SELECT id, name, organization_id, config_version, session_duration, path_prefixes FROM {table}"
+    params: list = []
     if organization_ids is not None:
-        query = query.filter(organization_id__in=list(organization_ids))
-    return query.values_list(*_FIELDS)
+        org_ids = [int(i) for i in organization_ids]
+        if not org_ids:
+            return []
+        sql += f" WHERE organization_id IN ({', '.join(['%s'] * len(org_ids))})"
+        params = org_ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = Organization.objects.order_by()
+    names = dict((names.filter(pk__in=org_ids) if org_ids is not None else names).values_list("id", "name"))
+    return [
+        AppEntry(id=pk, name=name, organization_id=org_id, organization_name=names.get(org_id, ""),
+                 config_version=version, session_seconds=_session_seconds(duration or ""),
+                 path_prefixes=_prefix_list(prefixes))
+        for pk, name, org_id, version, duration, prefixes in rows
+    ]
 
 
 def _dir_of(prefix: str) -> str:
     return prefix[: prefix.rfind("/") + 1]
 
 
+_MISSING = object()
+_GONE = object()
+
+
+class _Layered:
+    """A read-only mapping: a small ``overlay`` (``_GONE`` marks a removed key) over a ``base``
+    that snapshots share and nobody mutates — so a snapshot differing in one organization costs
+    a copy of the overlay, not of 20 000 entries."""
+
+    __slots__ = ("base", "overlay")
+
+    def __init__(self, base: dict, overlay: dict | None = None):
+        self.base, self.overlay = base, overlay if overlay is not None else {}
+
+    def get(self, key, default=None):
+        if self.overlay:
+            value = self.overlay.get(key, _MISSING)
+            if value is not _MISSING:
+                return default if value is _GONE else value
+        return self.base.get(key, default)
+
+    def __getitem__(self, key):
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
+    def items(self):
+        for key, value in self.base.items():
+            if key not in self.overlay:
+                yield key, value
+        for key, value in self.overlay.items():
+            if value is not _GONE:
+                yield key, value
+
+    def values(self):
+        return (value for _, value in self.items())
+
+    def __iter__(self):
+        return (key for key, _ in self.items())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.items())
+
+    # Only on a snapshot nobody reads yet:
+    def set(self, key, value) -> None:
+        self.overlay[key] = value
+
+    def remove(self, key) -> None:
+        if key in self.base:
+            self.overlay[key] = _GONE
+        else:
+            self.overlay.pop(key, None)
+
+    def branch(self) -> "_Layered":
+        return _Layered(self.base, dict(self.overlay))
+
+    def compacted(self) -> "_Layered":
+        return _Layered(dict(self.items()))
+
+
+#: A snapshot folds its overlays into new bases once they hold this share of the base's keys
+#: (a full copy every few hundred small changes, instead of one per change).
+COMPACT_SHARE = 0.25
+COMPACT_MIN = 2000
+
+
 class AppTable:
-    """One snapshot of the applications (read-only once built; ``inputs`` fills lazily)."""
+    """One snapshot of the applications; read-only once built."""
 
-    __slots__ = ("generation", "apps", "_prefixes", "_tail_dirs", "_by_name", "_by_org", "inputs")
+    __slots__ = ("generation", "apps", "_prefixes", "_tail_dirs", "_by_name", "_by_org")
 
-    def __init__(self, generation: int, apps: dict[int, AppEntry], prefixes: dict[str, tuple[int, ...]],
-                 tail_dirs: dict[str, int], by_name: dict[str, tuple[int, ...]], by_org: dict[int, tuple[int, ...]],
-                 inputs: dict[int, ConfigurationInput]):
+    def __init__(self, generation: int, apps: _Layered, prefixes: _Layered, tail_dirs: _Layered,
+                 by_name: _Layered, by_org: _Layered):
         self.generation = generation
-        self.apps = apps
-        self._prefixes = prefixes      # prefix → ids holding it, ascending (the first wins)
-        self._tail_dirs = tail_dirs    # "/demo/" → how many prefixes like "/demo/a" it has
+        self.apps = apps                # id → AppEntry
+        self._prefixes = prefixes       # prefix → ids holding it, ascending (the first wins)
+        self._tail_dirs = tail_dirs     # "/demo/" → how many prefixes like "/demo/a" it has
         self._by_name = by_name
         self._by_org = by_org
-        #: application id → its configuration input (:func:`mfa_policies.selectors.configuration_input`),
-        #: filled by the login flow; dropped with the application's organization on reload.
-        self.inputs = inputs
 
     # -------------------------------------------------------------------------------- reads
     def match(self, path: str) -> AppEntry | None:
@@ -128,18 +209,28 @@ class AppTable:
     # ------------------------------------------------------------------------------- builds
     @classmethod
     def build(cls, generation: int, entries: Iterable[AppEntry]) -> "AppTable":
-        table = cls(generation, {}, {}, {}, {}, {}, {})
+        apps, prefixes, tail_dirs, by_name, by_org = {}, {}, {}, {}, {}
         for entry in entries:
-            table._add(entry)
-        return table
+            app_id = entry.id
+            apps[app_id] = entry
+            for prefix in entry.path_prefixes:
+                holders = prefixes.get(prefix)
+                prefixes[prefix] = (app_id,) if holders is None else tuple(sorted((*holders, app_id)))
+                if prefix[-1] != "/":
+                    head = _dir_of(prefix)
+                    tail_dirs[head] = tail_dirs.get(head, 0) + 1
+            by_name[entry.name] = (*by_name.get(entry.name, ()), app_id)
+            by_org[entry.organization_id] = (*by_org.get(entry.organization_id, ()), app_id)
+        return cls(generation, _Layered(apps), _Layered(prefixes), _Layered(tail_dirs), _Layered(by_name),
+                   _Layered(by_org))
 
     def with_organizations(self, generation: int, organization_ids: Iterable[int],
                            entries: Iterable[AppEntry]) -> "AppTable":
         """A new snapshot at ``generation`` in which the applications of ``organization_ids`` are
-        exactly ``entries`` (their rows as the database holds them now). Copies the indexes once:
-        a few milliseconds at 20 000 applications, whatever the organization's size."""
-        table = AppTable(generation, dict(self.apps), dict(self._prefixes), dict(self._tail_dirs),
-                         dict(self._by_name), dict(self._by_org), {})
+        exactly ``entries`` (their rows as the database holds them now). Costs what those
+        organizations hold, not what the table holds (see :class:`_Layered`)."""
+        table = AppTable(generation, self.apps.branch(), self._prefixes.branch(), self._tail_dirs.branch(),
+                         self._by_name.branch(), self._by_org.branch())
         entries = list(entries)
         gone = {app_id for org_id in organization_ids for app_id in self._by_org.get(org_id, ())}
         gone.update(entry.id for entry in entries if entry.id in self.apps)  # reloaded, or moved here
@@ -147,62 +238,68 @@ class AppTable:
             table._remove(self.apps[app_id])
         for entry in entries:
             table._add(entry)
-        # dict(…) copies in one step: request threads may be filling ``inputs`` meanwhile
-        table.inputs = {app_id: found for app_id, found in dict(self.inputs).items() if app_id not in gone}
+        overlay = sum(len(layer.overlay) for layer in table._layers())
+        if overlay > max(COMPACT_MIN, COMPACT_SHARE * len(self.apps.base)):
+            table = table._compacted()
         return table
 
     def at_generation(self, generation: int) -> "AppTable":
         """The same applications, known to be current at ``generation``."""
-        return AppTable(generation, self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org,
-                        self.inputs)
+        return AppTable(generation, self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org)
+
+    def _layers(self) -> tuple[_Layered, ...]:
+        return (self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org)
+
+    def _compacted(self) -> "AppTable":
+        return AppTable(self.generation, *(layer.compacted() for layer in self._layers()))
 
     # Building blocks; only ever applied to a snapshot nobody reads yet.
     def _add(self, entry: AppEntry) -> None:
-        self.apps[entry.id] = entry
+        self.apps.set(entry.id, entry)
         for prefix in entry.path_prefixes:
-            self._prefixes[prefix] = tuple(sorted((*self._prefixes.get(prefix, ()), entry.id)))
+            self._prefixes.set(prefix, tuple(sorted((*self._prefixes.get(prefix, ()), entry.id))))
             if not prefix.endswith("/"):
                 head = _dir_of(prefix)
-                self._tail_dirs[head] = self._tail_dirs.get(head, 0) + 1
-        self._by_name[entry.name] = (*self._by_name.get(entry.name, ()), entry.id)
-        self._by_org[entry.organization_id] = (*self._by_org.get(entry.organization_id, ()), entry.id)
+                self._tail_dirs.set(head, self._tail_dirs.get(head, 0) + 1)
+        self._by_name.set(entry.name, (*self._by_name.get(entry.name, ()), entry.id))
+        self._by_org.set(entry.organization_id, (*self._by_org.get(entry.organization_id, ()), entry.id))
 
     def _remove(self, entry: AppEntry) -> None:
-        del self.apps[entry.id]
+        self.apps.remove(entry.id)
         for prefix in entry.path_prefixes:
             holders = tuple(i for i in self._prefixes.get(prefix, ()) if i != entry.id)
             if holders:
-                self._prefixes[prefix] = holders
+                self._prefixes.set(prefix, holders)
             else:
-                self._prefixes.pop(prefix, None)
+                self._prefixes.remove(prefix)
             if not prefix.endswith("/"):
                 head = _dir_of(prefix)
                 left = self._tail_dirs.get(head, 1) - 1
                 if left:
-                    self._tail_dirs[head] = left
+                    self._tail_dirs.set(head, left)
                 else:
-                    self._tail_dirs.pop(head, None)
+                    self._tail_dirs.remove(head)
         for index, key in ((self._by_name, entry.name), (self._by_org, entry.organization_id)):
             ids = tuple(i for i in index.get(key, ()) if i != entry.id)
             if ids:
-                index[key] = ids
+                index.set(key, ids)
             else:
-                index.pop(key, None)
+                index.remove(key)
 
 
 def load_table() -> AppTable:
-    """Every application, as of the database's configuration generation (two queries: the
+    """Every application, as of the database's configuration generation (three queries: the
     generation first, so anything committed meanwhile is only ever newer than it says)."""
     current = generation.configuration_generation()
-    return AppTable.build(current, _entries(_rows()))
+    return AppTable.build(current, _rows())
 
 
 def reload_organizations(table: AppTable, changes: generation.Changes) -> AppTable:
     """``table`` brought up to ``changes`` (from :func:`generation.configuration_changes_since`,
-    read before this): one query for the changed organizations' applications, or a full load."""
+    read before this): two queries for the changed organizations' applications, or a full load."""
     if changes.everything:
-        return AppTable.build(changes.generation, _entries(_rows()))
+        return AppTable.build(changes.generation, _rows())
     if not changes.organization_ids:
         return table.at_generation(changes.generation)
     return table.with_organizations(changes.generation, changes.organization_ids,
-                                    _entries(_rows(changes.organization_ids)))
+                                    _rows(changes.organization_ids))

@@ -184,6 +184,14 @@ def _create() -> LocalChannel:
         return _channel
 
 
+def notice_if_running() -> None:
+    """Count a notice on this process's channel, if it has one (a process without a channel holds
+    no table to distrust: a management command, a fresh worker)."""
+    channel = _channel
+    if channel is not None:
+        channel.notice()
+
+
 def reset() -> None:
     """Stop and forget this process's channel (tests; a new one starts on the next request)."""
     global _channel

@@ -146,7 +146,7 @@ def decide(request, entry: AppEntry, *, consume_sign_in: bool,
     now = clock.now()
     sign_in = sign_in_context(request, now=now, consume=consume_sign_in)
     mfa = session_state.mfa_sessions(request, user_generation=user_generation)
-    configuration = mirror.configuration_for(current_table(), entry)
+    configuration = mirror.configuration_for(entry)
     access_request = access_request_for(user=request.user, configuration=configuration, sign_in=sign_in,
                                         enrolled_kinds=enrolled_kinds(request.user), mfa_sessions=mfa, now=now)
     return resolution.resolve(access_request), access_request

@@ -1,8 +1,8 @@
 """This process's mirror of the configuration, and when it may be trusted (README "Consistency model").
 
-The mirror is an :class:`~.app_table.AppTable` — the applications, their ``config_version`` and,
-filled by the login flow, each one's configuration input — plus what the channel and the database
-told it last. :func:`table` answers **without any I/O** while all of these hold:
+The mirror is an :class:`~.app_table.AppTable` — the applications and their ``config_version`` —
+plus what the channel and the database told it last, and, filled by the login flow, each
+application's configuration input (:func:`configuration_for`). :func:`table` answers **without any I/O** while all of these hold:
 
 1. the channel vouches (:mod:`.channel`: Redis — a PING answered within the last second; local —
    always);
@@ -71,6 +71,7 @@ class Mirror:
             table = self._table
             if table is None:
                 table, what = load_table(), "full"
+                _inputs.clear()
             else:
                 changes = generation.configuration_changes_since(table.generation)
                 what = "full" if changes.everything else "organizations" if changes.organization_ids else "none"
@@ -87,6 +88,7 @@ class Mirror:
     def reset(self) -> None:
         with self._lock:
             self._table, self._verified = None, (-1, -1, 0.0)
+            _inputs.clear()
 
     def _after_fork(self) -> None:
         # The parent's verification vouched for the parent's channel, not this process's.
@@ -108,7 +110,7 @@ def refresh() -> AppTable:
 
 def invalidate(_generation=None) -> None:
     """Distrust the table until the database was asked again (this process's own changes)."""
-    channel.current().notice()
+    channel.notice_if_running()
 
 
 def reset() -> None:
@@ -120,21 +122,27 @@ def last_refresh() -> tuple[float, str]:
     return _mirror.last_refresh
 
 
-def configuration_for(table: AppTable, entry: AppEntry) -> ConfigurationInput:
-    """``entry``'s configuration input, kept in ``table`` (so dropped with its organization when that
-    changes) and checked against the application's ``config_version`` in the database — one query
-    by primary key. Built on the first login flow for the application under this table, and again
-    whenever the database holds another version (then the table is behind too: distrusted). Raises
-    ``Application.DoesNotExist`` when the application is gone."""
+_inputs: dict[int, ConfigurationInput] = {}
+
+
+def configuration_for(entry: AppEntry) -> ConfigurationInput:
+    """``entry``'s configuration input, kept per application and valid while the application's
+    ``config_version`` in the database — one query by primary key — is the one it was built
+    under: every change that could alter an input raises it (:func:`mfa_policies.services.
+    configuration_changed`). Built on the application's first login flow in this process and
+    after each such change: five queries then. Raises ``Application.DoesNotExist`` when the
+    application is gone."""
     version = application_config_version(entry.id)
     if version is None:
+        _inputs.pop(entry.id, None)
         raise Application.DoesNotExist(f"application {entry.id} is gone")
-    found = table.inputs.get(entry.id)
+    found = _inputs.get(entry.id)
     if found is None or found.application.config_version != version:
-        if found is not None:
-            invalidate()
+        # Built from queries made after reading ``version``: never older than the version it carries.
         found = configuration_input(entry.id)
-        table.inputs[entry.id] = found
+        _inputs[entry.id] = found
+    if version != entry.config_version:
+        invalidate()  # the table is behind the database: ask it at the next request
     return found
 
 

@@ -50,7 +50,7 @@ def _change_without_announcement(org):
 def test_a_trusted_table_costs_no_query(db, make_org, make_app, lease_clock):
     make_app(make_org(), path_prefixes=["/a/"])
     _, first = _queries(mirror.table)
-    assert first == 2  # the generation, then the applications
+    assert first == 3  # the generation, then the applications and their organizations' names
     for _ in range(5):
         table, n = _queries(mirror.table)
         assert n == 0 and table.match("/a/x")
@@ -67,7 +67,7 @@ def test_this_process_announcement_makes_the_next_request_ask_the_database(db, m
     with run_on_commit():
         configuration_save(acting_user=make_user(), instance=app)
     table, n = _queries(mirror.table)
-    assert n == 2  # what changed (one organization), then its applications
+    assert n == 3  # what changed (one organization), then its applications (and its name)
     assert table.match("/a/x") is None and table.match("/b/x").id == app.pk
     assert mirror.last_refresh()[1] == "organizations"
     assert _queries(mirror.table)[1] == 0
@@ -83,7 +83,7 @@ def test_an_announcement_that_never_came_is_seen_when_the_lease_ends(db, make_or
     assert mirror.table().match("/a/x") is not None  # within the bound: still the old table
     lease_clock.now += 0.02
     table, n = _queries(mirror.table)
-    assert n == 2 and table.match("/b/x").id == app.pk
+    assert n == 3 and table.match("/b/x").id == app.pk
 
 
 def test_a_database_behind_the_table_means_a_full_reload(db, make_org, make_app, lease_clock):
