@@ -172,19 +172,8 @@ def parse_body(request) -> dict:
     return data
 
 
-def reject_unknown(data: dict, known, where: str = "") -> list[tuple[int, str]]:
-    return [(UNKNOWN_FIELD, f"{where}{key}: unknown field; expected one of {', '.join(sorted(known))}.")
-            for key in data if key not in known]
-
-
 def parse_uuid(name: str, value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
         raise ApiError(400, [(BAD_ID, f"{name}: “{value[:100]}” is not a UUID.")]) from None
-
-
-def parse_int_id(name: str, value: str) -> int:
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise ApiError(400, [(BAD_ID, f"{name}: “{value[:100]}” is not a numeric id.")])
-    return int(value)
