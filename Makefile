@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev chromium oidc-idp migrate demo bench clean
+.PHONY: run test install install-dev chromium oidc-idp migrate demo demo-reset bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# The demo goes into a new database only: what an admin changed survives a restart.
 demo: migrate
+	$(PY) manage.py seed_demo --if-empty
+
+# On purpose: put the demo back as seeded (it says what it reset).
+demo-reset: migrate
 	$(PY) manage.py seed_demo
 
 run: demo

@@ -1,4 +1,6 @@
-"""Use cases of the enrollment portal: add a TOTP or WebAuthn authenticator, remove one.
+"""Use cases of the enrollment portal: add a TOTP or WebAuthn authenticator, remove one; and
+the administrator's lockout recovery: delete someone's authenticator, unlock their throttle, or —
+from the server's shell, when no administrator can sign in — reset them entirely.
 
 Each takes the ``acting_user``, checks its own preconditions — the step-up window first (seed 002
 "MFA verification for authenticator changes"), so no caller can skip it — runs atomically,
@@ -9,7 +11,9 @@ transaction has committed (bodies in ``templates/enrollment/email/``). Refusals 
 
 from __future__ import annotations
 
+import getpass
 import logging
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
@@ -21,7 +25,7 @@ from accounts.audit import audit_record
 from mfa_policies import clock, generation
 from mfa_policies import constants as c
 
-from . import selectors, step_up, totp
+from . import selectors, step_up, throttle, totp
 from . import webauthn as wa
 from .messages import MESSAGES, EnrollmentError
 from .models import Authenticator
@@ -31,6 +35,8 @@ logger = logging.getLogger("mfagate.enrollment")
 
 
 def _ip(request) -> str | None:
+    if request is None:  # a management command
+        return None
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -180,14 +186,56 @@ def authenticator_remove(*, request, acting_user, authenticator_id) -> dict:
 
 
 ADMIN_DELETE_PERMISSION = "enrollment.delete_authenticator"
+THROTTLE_UNLOCK_PERMISSION = "enrollment.change_verificationthrottle"
+
+
+def _is_active_staff(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_staff)
 
 
 def may_delete_for_others(user) -> bool:
     """Staff holding ``enrollment.delete_authenticator`` (superusers hold every permission)."""
-    return bool(
-        getattr(user, "is_authenticated", False) and user.is_active and user.is_staff
-        and user.has_perm(ADMIN_DELETE_PERMISSION)
-    )
+    return _is_active_staff(user) and user.has_perm(ADMIN_DELETE_PERMISSION)
+
+
+def may_unlock_throttle(user) -> bool:
+    """Staff holding ``enrollment.change_verificationthrottle`` ("Can change MFA verification
+    throttle"; superusers hold every permission). A permission of its own, apart from deleting
+    devices: a help desk can lift a lock without being able to take anyone's devices away."""
+    return _is_active_staff(user) and user.has_perm(THROTTLE_UNLOCK_PERMISSION)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name here (a container user without a passwd entry)
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class CommandActor:
+    """Whoever runs a management command on the server. There is no user account behind it:
+    shell access to the deployment is the authority (it can read the database and the secret key
+    anyway), so the audit log names the command and the operating-system account instead.
+    Passed as the ``actor`` of the command paths below; never built from a request."""
+
+    command: str
+    os_user: str = field(default_factory=_os_user)
+    is_authenticated = False  # not a user: audit_record keeps only the label
+
+    def __str__(self) -> str:
+        return f"system (manage.py {self.command}, OS user {self.os_user})"
+
+
+def _delete_for_owner(*, request, actor, actor_label: str, authenticator_id) -> Authenticator:
+    with transaction.atomic():
+        authenticator = _locked(authenticator_id)
+        owner = authenticator.user
+        snapshot = _remove_locked(request=request, acting_user=actor, authenticator=authenticator,
+                                  action="authenticator.deleted_by_admin")
+        _notify(owner, "authenticator_deleted_by_admin", name=snapshot["name"],
+                kind_label=c.AUTHENTICATOR_LABELS[snapshot["kind"]], at=clock.now(), admin_email=actor_label)
+    return authenticator
 
 
 def authenticator_delete_by_admin(*, request, acting_user, authenticator_id) -> Authenticator:
@@ -204,11 +252,71 @@ def authenticator_delete_by_admin(*, request, acting_user, authenticator_id) -> 
     """
     if not may_delete_for_others(acting_user):
         raise PermissionDenied(MESSAGES["admin_delete_not_allowed"])
+    return _delete_for_owner(request=request, actor=acting_user, actor_label=acting_user.email,
+                             authenticator_id=authenticator_id)
+
+
+def authenticator_delete_by_command(*, actor: CommandActor, authenticator_id) -> Authenticator:
+    """:func:`authenticator_delete_by_admin` for a management command: the same audit row
+    (``authenticator.deleted_by_admin``, the command as actor), revocation and e-mail, with no
+    permission check — the caller has the server's shell (see :class:`CommandActor`)."""
+    if not isinstance(actor, CommandActor):
+        raise TypeError("authenticator_delete_by_command takes a CommandActor; requests use authenticator_delete_by_admin")
+    return _delete_for_owner(request=None, actor=actor, actor_label=MESSAGES["admin_label_command"],
+                             authenticator_id=authenticator_id)
+
+
+def _throttle_clear(*, request, actor, actor_label: str, user) -> throttle.ThrottleState:
     with transaction.atomic():
-        authenticator = _locked(authenticator_id)
-        owner = authenticator.user
-        snapshot = _remove_locked(request=request, acting_user=acting_user, authenticator=authenticator,
-                                  action="authenticator.deleted_by_admin")
-        _notify(owner, "authenticator_deleted_by_admin", name=snapshot["name"],
-                kind_label=c.AUTHENTICATOR_LABELS[snapshot["kind"]], at=clock.now(), admin_email=acting_user.email)
-    return authenticator
+        before = throttle.clear(user)
+        if before.is_clear:
+            return before
+        audit_record(actor=actor, action="throttle.unlocked", object_type="enrollment.verificationthrottle",
+                     object_id=str(user.pk), object_label=f"MFA verification throttle of {user.email}"[:254],
+                     subject_user=user, ip_address=_ip(request), before=before.as_audit(),
+                     after=throttle.ThrottleState().as_audit())
+        _notify(user, "throttle_unlocked", failures=before.consecutive_failures, at=clock.now(),
+                admin_email=actor_label)
+    return before
+
+
+def throttle_unlock(*, request, acting_user, user) -> throttle.ThrottleState:
+    """An administrator lifts ``user``'s MFA verification throttle (the growing delay or the hard
+    lock of :mod:`enrollment.throttle`), as a successful verification would.
+
+    Refused with ``PermissionDenied`` unless :func:`may_unlock_throttle`. One transaction: the
+    throttle row locked, reset, and an ``throttle.unlocked`` audit row with the admin as actor, the
+    user as subject and the counter before and after; the user is e-mailed once committed (someone
+    may have been guessing their codes). Returns the state it had; a throttle with no failures is
+    left alone, without an audit row. Sessions are untouched: nothing was verified.
+    """
+    if not may_unlock_throttle(acting_user):
+        raise PermissionDenied(MESSAGES["admin_unlock_not_allowed"])
+    return _throttle_clear(request=request, actor=acting_user, actor_label=acting_user.email, user=user)
+
+
+@dataclass(frozen=True)
+class MfaReset:
+    """What :func:`mfa_reset_by_command` did: the deleted authenticators by id (the unsaved rows
+    no longer have their primary key) and the throttle as it was."""
+
+    deleted: tuple[tuple[str, Authenticator], ...]
+    throttle_before: throttle.ThrottleState
+
+
+def mfa_reset_by_command(*, actor: CommandActor, user) -> MfaReset:
+    """``manage.py mfa_reset_user``: the way out when the last administrator is locked out.
+
+    In one transaction, every authenticator of ``user`` is deleted through
+    :func:`authenticator_delete_by_command` (audited, e-mailed, the user's sessions redo the login
+    flow) and the throttle is cleared (audited as ``throttle.unlocked``), all with the command as
+    actor. The user enrolls again at ``/AddMfaDevice`` on their next sign-in.
+    """
+    if not isinstance(actor, CommandActor):
+        raise TypeError("mfa_reset_by_command takes a CommandActor")
+    with transaction.atomic():
+        ids = list(Authenticator.objects.select_for_update().filter(user=user).order_by("created_at")
+                   .values_list("pk", flat=True))
+        deleted = tuple((str(pk), authenticator_delete_by_command(actor=actor, authenticator_id=pk)) for pk in ids)
+        before = _throttle_clear(request=None, actor=actor, actor_label=MESSAGES["admin_label_command"], user=user)
+    return MfaReset(deleted=deleted, throttle_before=before)

@@ -91,6 +91,17 @@ MESSAGES: dict[str, str] = {
     "admin_delete_not_allowed": "You do not have permission to delete other users' MFA devices.",
     "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",
     "admin_no_devices": "No MFA devices. Share the enrollment link below so the user can add one.",
+    "admin_label_command": "on the server, with manage.py mfa_reset_user",
+    "admin_unlock_not_allowed": "You do not have permission to unlock other users' MFA verification.",
+    "admin_unlocked": (
+        "MFA verification of {email} unlocked ({failures} consecutive failed attempts cleared). "
+        "They can verify again now."
+    ),
+    "admin_not_throttled": "MFA verification of {email} was not locked: nothing to unlock.",
+    "admin_throttle_clear": "No failed verifications: the user can verify now.",
+    "admin_throttle_waiting": "{failures} consecutive failed attempts. Next attempt allowed at {at}.",
+    "admin_throttle_locked": "{failures} consecutive failed attempts: locked until {at}.",
+    "admin_throttle_free": "{failures} consecutive failed attempts. The user can try again now; more failures lengthen the wait.",
 }
 
 

@@ -14,6 +14,7 @@ on failure (views answer a failed verification with a normal response, which com
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -81,3 +82,65 @@ def record_success(user) -> None:
     VerificationThrottle.objects.filter(user=user).exclude(consecutive_failures=0).update(
         consecutive_failures=0, last_failure_at=None, locked_until=None
     )
+
+
+@dataclass(frozen=True)
+class ThrottleState:
+    """What an administrator sees of a user's throttle (the user page, ``mfa_reset_user``).
+
+    ``next_attempt_at`` is when the next verification may be tried (``None``: now);
+    ``locked_until`` is set only by the hard lock after :data:`HARD_LOCK_AT` failures.
+    """
+
+    consecutive_failures: int = 0
+    last_failure_at: dt.datetime | None = None
+    locked_until: dt.datetime | None = None
+    next_attempt_at: dt.datetime | None = None
+
+    @property
+    def is_clear(self) -> bool:
+        return self.consecutive_failures == 0
+
+    @property
+    def is_waiting(self) -> bool:
+        """The user cannot try a verification right now (hard lock or growing delay)."""
+        return self.next_attempt_at is not None
+
+    def as_audit(self) -> dict:
+        return {
+            "consecutive_failures": self.consecutive_failures,
+            "last_failure_at": self.last_failure_at.isoformat() if self.last_failure_at else None,
+            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+        }
+
+
+def _state(row: VerificationThrottle | None) -> ThrottleState:
+    if row is None or row.consecutive_failures == 0:
+        return ThrottleState()
+    now = clock.now()
+    if row.locked_until:
+        next_at = row.locked_until if now < row.locked_until else None
+    else:
+        allowed_at = (row.last_failure_at or now) + _delay(row.consecutive_failures)
+        next_at = allowed_at if now < allowed_at else None
+    return ThrottleState(consecutive_failures=row.consecutive_failures, last_failure_at=row.last_failure_at,
+                         locked_until=row.locked_until, next_attempt_at=next_at)
+
+
+def state_of(user) -> ThrottleState:
+    """The user's throttle as :func:`check_allowed` sees it now."""
+    return _state(VerificationThrottle.objects.filter(user=user).first())
+
+
+def clear(user) -> ThrottleState:
+    """Reset the user's counter as a success would; returns the state it had. Must run inside
+    the caller's atomic block (the row is locked until it commits)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("throttle.clear must run inside the caller's transaction")
+    row = VerificationThrottle.objects.select_for_update().filter(user=user).first()
+    before = _state(row)
+    if row is not None and not before.is_clear:
+        row.consecutive_failures = 0
+        row.last_failure_at = row.locked_until = None
+        row.save(update_fields=["consecutive_failures", "last_failure_at", "locked_until"])
+    return before

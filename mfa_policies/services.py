@@ -110,6 +110,17 @@ def membership_save(*, acting_user, user, organization: Organization, roles, ip_
     return membership
 
 
+@transaction.atomic
+def membership_delete(*, acting_user, membership: Membership, ip_address: str | None = None) -> None:
+    """End a membership, with its audit row; the organization's app sessions re-run the login flow."""
+    before = {"roles": sorted(membership.roles.values_list("key", flat=True))}
+    label, object_id, user, org_id = str(membership)[:254], str(membership.pk), membership.user, membership.organization_id
+    membership.delete()
+    audit_record(actor=acting_user, action="membership.delete", object_type=Membership._meta.label_lower,
+                 object_id=object_id, object_label=label, subject_user=user, ip_address=ip_address, before=before)
+    configuration_changed(organization_id=org_id)
+
+
 def _aaguid_list_snapshot(aaguid_list: AaguidList) -> dict:
     return {"name": aaguid_list.name, "description": aaguid_list.description,
             "organization": aaguid_list.organization_id,
@@ -177,10 +188,12 @@ def policy_attach(*, acting_user, application: Application, policy: Policy, prec
 
 @transaction.atomic
 def configuration_delete(*, acting_user, instance, ip_address: str | None = None) -> None:
-    """Delete an Organization, Application, Policy or attached policy, with its audit row; the
-    applications it governed get a new configuration version and every process reloads its table."""
+    """Delete an Organization, Application, Policy, attached policy, Role or Connection, with its
+    audit row; the applications it governed get a new configuration version and every process
+    reloads its table."""
     before = _snapshot(instance)
     label, object_type, object_id = str(instance)[:254], instance._meta.label_lower, str(instance.pk)
+    everything = isinstance(instance, (Role, Connection))  # named by key in any organization's rules
     if isinstance(instance, Policy):
         affected = list(instance.app_policies.values_list("application_id", flat=True))
     elif isinstance(instance, AppPolicy):
@@ -190,7 +203,7 @@ def configuration_delete(*, acting_user, instance, ip_address: str | None = None
     instance.delete()
     audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
                  object_id=object_id, object_label=label, ip_address=ip_address, before=before)
-    configuration_changed(application_ids=affected)  # and every process reloads its table
+    configuration_changed(application_ids=affected, everything=everything)  # and every process reloads its table
 
 
 @transaction.atomic

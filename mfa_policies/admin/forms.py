@@ -119,14 +119,23 @@ class AaguidItemFormSet(forms.BaseInlineFormSet):
 class KnownAuthenticatorsWidget(FilteredSelectMultiple):
     """The admin's searchable two-box chooser. SelectFilter prepends its boxes to the select's
     parent; model fields get a wrapper div from the admin, this plain form field needs its own so
-    the label stays on the left."""
+    the label stays on the left. Its boxes sit one above the other at every width (the entries are
+    long: AAGUID, then name), as Django's own narrow-screen layout places them."""
+
+    class Media:
+        css = {"all": ["css/admin-known-authenticators.css"]}
 
     def render(self, *args, **kwargs):
-        return format_html('<div class="related-widget-wrapper">{}</div>', super().render(*args, **kwargs))
+        return format_html('<div class="related-widget-wrapper known-authenticators">{}</div>',
+                           super().render(*args, **kwargs))
 
 
 def _known_authenticator_choices():
-    return [(aaguid, f"{description} ({aaguid})") for aaguid, description in known_authenticators()]
+    # The AAGUID first: the FIDO metadata gives several models one name (three "YubiKey Bio Series -
+    # FIDO Edition (Enterprise Profile)"), and some AAGUIDs differ only in their last characters, so
+    # only the whole AAGUID tells entries apart however narrow the box cuts them. SelectFilter
+    # repeats each entry in full as its title (the tooltip), and filters on both parts.
+    return [(aaguid, f"{aaguid} — {description}") for aaguid, description in known_authenticators()]
 
 
 class AaguidListForm(forms.ModelForm):

@@ -7,7 +7,6 @@ same call, so an admin edit is one audited change.
 
 from __future__ import annotations
 
-from allauth.socialaccount.models import SocialToken
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -15,12 +14,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from accounts.admin_base import AuditedModelAdmin, ip_of
 from enrollment.webauthn import known_authenticators
 from mfa_policies import selectors
 from mfa_policies.models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership,
                                  Organization, Policy, Role)
-from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, configuration_changed, configuration_delete,
-                                   configuration_save)
+from mfa_policies.services import (aaguid_list_delete, aaguid_list_save, application_save, configuration_delete,
+                                   configuration_save, membership_delete, membership_save)
 
 from .filters import OrganizationFilter
 from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, AppPolicyForm, AppPolicyFormSet, ApplicationForm,
@@ -28,31 +28,19 @@ from .forms import (AaguidItemForm, AaguidItemFormSet, AaguidListForm, AppPolicy
 from .policy_tester import policy_tester_view
 
 
-class ServiceSavedAdmin(admin.ModelAdmin):
-    """Saves the row and its many-to-many fields in one audited service call."""
+class ServiceSavedAdmin(AuditedModelAdmin):
+    """Saves the row and its many-to-many fields in one :func:`configuration_save` call."""
 
-    def save_model(self, request, obj, form, change):
-        pass  # saved with its many-to-many fields in save_related
-
-    def delete_model(self, request, obj):
-        configuration_delete(acting_user=request.user, instance=obj, ip_address=request.META.get("REMOTE_ADDR"))
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-    def save_related(self, request, form, formsets, change):
+    def save_with_service(self, request, form, formsets, change):
         m2m = {
             field.name: form.cleaned_data[field.name]
             for field in form.instance._meta.many_to_many
             if field.name in form.cleaned_data and field.remote_field.through._meta.auto_created
         }
-        configuration_save(acting_user=request.user, instance=form.instance, m2m=m2m,
-                           ip_address=request.META.get("REMOTE_ADDR"))
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-        if any(formset.has_changed() for formset in formsets) and isinstance(form.instance, Application):
-            configuration_changed(application_ids=[form.instance.pk])
+        configuration_save(acting_user=request.user, instance=form.instance, m2m=m2m, ip_address=ip_of(request))
+
+    def delete_with_service(self, request, obj):
+        configuration_delete(acting_user=request.user, instance=obj, ip_address=ip_of(request))
 
 
 @admin.register(Environment)
@@ -173,6 +161,30 @@ class ApplicationAdmin(ServiceSavedAdmin):
     def policy_tester_view(self, request):
         return policy_tester_view(self, request)
 
+    def save_with_service(self, request, form, formsets, change):
+        """The application and its attached policies in one audited :func:`application_save`."""
+        application_save(acting_user=request.user, instance=form.instance,
+                         policies=attached_policies(form.instance, formsets), ip_address=ip_of(request))
+
+
+def attached_policies(application, formsets) -> list[tuple[Policy, int]] | None:
+    """The application's attached policies after the inline rows' changes, as ``(policy,
+    precedence)`` — or ``None`` when no row changed. Links the page did not show keep their place."""
+    rows = [(formset, row) for formset in formsets for row in formset.forms
+            if row.has_changed() or formset._should_delete_form(row)]
+    if not rows:
+        return None
+    links = (dict(AppPolicy.objects.filter(application=application).values_list("policy_id", "precedence"))
+             if application.pk else {})
+    shown = [row.instance.pk for _, row in rows if row.instance.pk]
+    for policy_id in AppPolicy.objects.filter(pk__in=shown).values_list("policy_id", flat=True):
+        links.pop(policy_id, None)  # the stored link a changed row showed becomes what the row says now
+    for formset, row in rows:
+        if not formset._should_delete_form(row) and row.cleaned_data.get("policy"):
+            links[row.cleaned_data["policy"].pk] = row.cleaned_data["precedence"]
+    policies = Policy.objects.in_bulk(list(links))
+    return [(policies[pk], precedence) for pk, precedence in links.items()]
+
 
 @admin.register(Policy)
 class PolicyAdmin(ServiceSavedAdmin):
@@ -194,7 +206,7 @@ class AaguidItemInline(admin.TabularInline):
 
 
 @admin.register(AaguidList)
-class AaguidListAdmin(admin.ModelAdmin):
+class AaguidListAdmin(AuditedModelAdmin):
     """Seed 002 "Create an AAGUID list": Known authenticators and custom entries, saved (and audited)
     in one :func:`~mfa_policies.services.aaguid_list_save` call."""
 
@@ -207,37 +219,27 @@ class AaguidListAdmin(admin.ModelAdmin):
     fields = ["organization", "name", "description", "list_type", "known_authenticators"]
     inlines = [AaguidItemInline]
 
-    def save_model(self, request, obj, form, change):
-        pass  # saved with its items in save_related
-
-    def save_related(self, request, form, formsets, change):
+    def save_with_service(self, request, form, formsets, change):
         descriptions = dict(known_authenticators())
         items = [
             (item.cleaned_data["value"], item.cleaned_data.get("description", ""))
             for formset in formsets for item in formset.forms
             if item.cleaned_data.get("value") and not formset._should_delete_form(item)
         ] + [(aaguid, descriptions.get(aaguid, "")) for aaguid in form.cleaned_data["known_authenticators"]]
-        aaguid_list_save(acting_user=request.user, aaguid_list=form.instance, items=items,
-                         ip_address=request.META.get("REMOTE_ADDR"))
-        for formset in formsets:  # the admin's change message reads what formset.save() would set
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        aaguid_list_save(acting_user=request.user, aaguid_list=form.instance, items=items, ip_address=ip_of(request))
 
-    def delete_model(self, request, obj):
-        aaguid_list_delete(acting_user=request.user, aaguid_list=obj, ip_address=request.META.get("REMOTE_ADDR"))
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+    def delete_with_service(self, request, obj):
+        aaguid_list_delete(acting_user=request.user, aaguid_list=obj, ip_address=ip_of(request))
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ServiceSavedAdmin):
     list_display = ["key", "name"]
     search_fields = ["key", "name"]
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ServiceSavedAdmin):
     list_display = ["key", "name", "kind", "provider_id"]
     search_fields = ["key", "name", "provider_id"]
 
@@ -249,20 +251,24 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
+    """A user's roles in one organization, through :func:`membership_save` (audited; the
+    organization's app sessions re-run the login flow). The user and the organization of an
+    existing membership are fixed: end it and add another."""
+
     list_display = ["user", "organization"]
     list_filter = [("organization", OrganizationFilter)]
     list_select_related = ["user", "organization"]
     search_fields = ["user__email"]
     autocomplete_fields = ["user", "organization", "roles"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "organization"] if obj is not None else []
 
-# --- third-party admins, as registered by their packages -------------------------------------------
-# allauth's social-token list shows each token's app, a nullable key that Django's automatic
-# select_related does not follow: one query per row. Joined here; skipped once it is unregistered.
-if admin.site.is_registered(SocialToken):
-    class SocialTokenAdmin(type(admin.site._registry[SocialToken])):
-        list_select_related = ["app", "account__user"]
+    def save_with_service(self, request, form, formsets, change):
+        membership = form.instance
+        membership_save(acting_user=request.user, user=membership.user, organization=membership.organization,
+                        roles=list(form.cleaned_data["roles"]), ip_address=ip_of(request))
 
-    admin.site.unregister(SocialToken)
-    admin.site.register(SocialToken, SocialTokenAdmin)
+    def delete_with_service(self, request, obj):
+        membership_delete(acting_user=request.user, membership=obj, ip_address=ip_of(request))

@@ -18,6 +18,7 @@ from accounts.models import AuditEvent, User
 from enrollment import flows
 from enrollment.models import Authenticator
 from enrollment.signals import authenticator_removed
+from tests.support.admin import into_admin
 from tests.support.authenticators import code_at, enroll_totp, enroll_webauthn, session_request
 from tests.support.signin import sign_in
 from tests.support.webauthn_fakes import FakeAuthenticator
@@ -27,17 +28,6 @@ VERIFY = "/mfa/verify/"
 
 def _delete_url(authenticator):
     return reverse("admin:accounts_user_mfa_device_delete", args=[authenticator.user_id, authenticator.pk])
-
-
-def _into_admin(client, clock, email):
-    """Sign ``email`` in and past the Admin console's MFA (enrolling a TOTP for them)."""
-    _, otp = enroll_totp(User.objects.get(email=email), name="Admin phone")
-    clock.advance(seconds=31)
-    sign_in(client, email)
-    challenge = client.get("/admin/")
-    assert challenge["Location"].startswith(VERIFY), challenge.status_code
-    assert client.post(challenge["Location"], {"code": code_at(otp)}).status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -91,7 +81,7 @@ def test_the_permission_without_staff_status_is_refused(victim, clock):
 def test_the_user_page_lists_devices_with_delete_and_the_enrollment_link(client, victim, clock):
     user, authenticator, _ = victim
     key = enroll_webauthn(user, FakeAuthenticator(aaguid="cb69481e8ff7403993ec0a2729a154a8"), name="Blue key")
-    _into_admin(client, clock, "admin@demo.test")
+    into_admin(client, clock, "admin@demo.test")
     page = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     html = page.content.decode()
     assert page.status_code == 200
@@ -106,7 +96,7 @@ def test_staff_without_the_permission_sees_no_delete_and_is_refused(client, vict
     staff.is_staff = True
     staff.save()
     staff.user_permissions.add(Permission.objects.get(codename="view_user"))
-    _into_admin(client, clock, staff.email)
+    into_admin(client, clock, staff.email)
     page = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     assert page.status_code == 200 and _delete_url(authenticator) not in page.content.decode()
     assert client.get(_delete_url(authenticator)).status_code == 403
@@ -125,7 +115,7 @@ def test_a_non_staff_user_never_reaches_the_delete_page(client, victim, clock):
 
 def test_a_device_id_under_another_user_is_404(client, victim, clock):
     user, authenticator, _ = victim
-    _into_admin(client, clock, "admin@demo.test")
+    into_admin(client, clock, "admin@demo.test")
     other = User.objects.get(email="p2@demo.test")
     url = reverse("admin:accounts_user_mfa_device_delete", args=[other.pk, authenticator.pk])
     assert client.post(url).status_code == 404
@@ -134,7 +124,7 @@ def test_a_device_id_under_another_user_is_404(client, victim, clock):
 
 def test_admin_delete_is_audited_mailed_and_the_victim_must_enroll_again(client, victim, clock, run_on_commit):
     user, authenticator, browser = victim
-    _into_admin(client, clock, "admin@demo.test")
+    into_admin(client, clock, "admin@demo.test")
     admin = User.objects.get(email="admin@demo.test")
     assert client.get(_delete_url(authenticator)).status_code == 200  # the confirmation page
     mail.outbox.clear()
@@ -163,7 +153,7 @@ def test_admin_delete_is_audited_mailed_and_the_victim_must_enroll_again(client,
 def test_after_an_admin_delete_the_victims_other_device_must_verify_again(client, victim, clock, run_on_commit):
     user, _, browser = victim
     key = enroll_webauthn(user, FakeAuthenticator())
-    _into_admin(client, clock, "admin@demo.test")
+    into_admin(client, clock, "admin@demo.test")
     with run_on_commit():
         assert client.post(_delete_url(key)).status_code == 302
     response = browser.get("/demo/a/")
@@ -172,6 +162,6 @@ def test_after_an_admin_delete_the_victims_other_device_must_verify_again(client
 
 def test_the_admin_delete_view_refuses_other_methods(client, victim, clock):
     user, authenticator, _ = victim
-    _into_admin(client, clock, "admin@demo.test")
+    into_admin(client, clock, "admin@demo.test")
     assert client.put(_delete_url(authenticator)).status_code == 405
     assert Authenticator.objects.filter(pk=authenticator.pk).exists()

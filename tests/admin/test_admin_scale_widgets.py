@@ -225,5 +225,7 @@ def test_membership_roles_and_organization_are_search_boxes(admin_client, make_o
     for i in range(30):
         make_role(f"role-{i}")
     body = admin_client.get(reverse("admin:mfa_policies_membership_change", args=[membership.pk])).content.decode()
-    assert body.count("<option") == 3, "the selected user, organization and role; the others are searched for"
+    assert body.count("<option") == 1, "the selected role; the others are searched for"
+    body = admin_client.get(reverse("admin:mfa_policies_membership_add")).content.decode()
+    assert body.count("<option") == 0, "user, organization and roles are all searched for"
     assert Membership.objects.count() == 1

@@ -36,7 +36,7 @@ def test_the_add_page_offers_known_authenticators_and_custom_entries(demo_admin_
     aaguid, description = next(pair for pair in known_authenticators() if "YubiKey" in pair[1])
     body = demo_admin_client.get(f"{LISTS}add/").content.decode()
     assert "Known authenticators" in body and "MFA AAGUIDs" in body and "Custom entries" in body
-    assert f'<option value="{aaguid}">{description} ({aaguid})</option>' in body
+    assert f'<option value="{aaguid}">{aaguid} — {description}</option>' in body
 
 
 def test_picking_known_authenticators_creates_items_with_their_aaguid_and_description(demo_admin_client, demo):

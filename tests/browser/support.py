@@ -45,9 +45,10 @@ PLATFORM = {"protocol": "ctap2", "transport": "internal", "hasUserVerification":
 U2F_KEY = {"protocol": "u2f", "transport": "usb"}
 
 
-def shot(page, name):
+def shot(page, name, full_page=True):
+    """Save a screenshot of the whole page (or, ``full_page=False``, of what the screen shows)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def register(page, site, kind_label, name=""):

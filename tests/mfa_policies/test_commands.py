@@ -14,7 +14,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent, User
-from mfa_policies.models import AppPolicy, Application, Membership, Organization, Policy
+from mfa_policies.models import AppPolicy, Application, Membership, Organization, Policy, Role
+from mfa_policies.services import configuration_save, membership_save
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +50,98 @@ def test_seed_demo_is_idempotent(db):
     assert User.objects.get(email="admin@demo.test").is_superuser
     assert User.objects.get(email="p1@demo.test").check_password("demo-password")
     assert AuditEvent.objects.filter(action="demo.seed").count() == 2
+
+
+SIGN_INS = ("p1@demo.test", "p2@demo.test", "other@demo.test", "mixed@demo.test", "admin@demo.test")
+
+
+def _admin_changes_the_demo():
+    """What an admin might do in the Demo organization between two starts."""
+    admin = User.objects.get(email="admin@demo.test")
+    org = Organization.objects.get(name="Demo")
+    org.session_duration, org.mfa_required_for_all_apps = "2h", False
+    configuration_save(acting_user=admin, instance=org, m2m={"exempt_roles": [], "exempt_connections": []})
+    policy = Policy.objects.get(name="Policy 1")
+    policy.mfa_session_duration = "3h"
+    configuration_save(acting_user=admin, instance=policy)
+    Policy.objects.get(name="Everyone").delete()
+    membership_save(acting_user=admin, user=User.objects.get(email="mixed@demo.test"), organization=org,
+                    roles=[Role.objects.get(key="viewer")])
+    user = User.objects.get(email="p1@demo.test")
+    user.set_password("changed-by-the-admin")
+    user.is_staff = True
+    user.save()
+
+
+def test_seed_demo_if_empty_seeds_a_new_database(db):
+    out = run("seed_demo", "--if-empty")
+    assert Organization.objects.get().name == "Demo"
+    assert "created: the demo (" in out
+    assert "Demo sign-ins (password for all: demo-password):" in out
+    assert all(email in out for email in SIGN_INS)
+
+
+def test_seed_demo_if_empty_keeps_what_the_admin_changed(db):
+    run("seed_demo")
+    _admin_changes_the_demo()
+    events = AuditEvent.objects.count()
+    out = run("seed_demo", "--if-empty")
+    assert "The database already holds 1 organization: the demo was not seeded again and nothing was changed" in out
+    assert f"account_id={Organization.objects.get().account_id}" in out
+    assert "Demo sign-ins (password as seeded: demo-password, unless changed since):" in out
+    assert all(email in out for email in SIGN_INS)
+    org = Organization.objects.get(name="Demo")
+    assert (org.session_duration, org.mfa_required_for_all_apps) == ("2h", False)
+    assert not Policy.objects.filter(name="Everyone").exists()
+    assert User.objects.get(email="p1@demo.test").check_password("changed-by-the-admin")
+    assert AuditEvent.objects.count() == events
+
+
+def test_seed_demo_if_empty_leaves_a_database_without_the_demo_alone(db, make_org):
+    make_org(name="Acme")
+    out = run("seed_demo", "--if-empty")
+    assert list(Organization.objects.values_list("name", flat=True)) == ["Acme"]
+    assert "No demo users in this database (`manage.py seed_demo` adds them)." in out
+    assert not User.objects.exists()
+
+
+def test_seed_demo_resets_the_demo_and_says_what_it_reset(db):
+    run("seed_demo")
+    _admin_changes_the_demo()
+    out = run("seed_demo")
+    assert out.split("reset:\n")[1].split("Demo sign-ins")[0].splitlines() == [
+        "  organization “Demo”: exempt_connections, exempt_roles, mfa_required_for_all_apps, session_duration",
+        "  policy “Policy 1”: mfa_session_duration",
+        "  application “Application A”: attached policies",
+        "  application “Application B”: attached policies",
+        "  membership “mixed@demo.test in Demo”: roles",
+        "  user “p1@demo.test”: is_staff, password",
+    ]
+    assert "created again (they had been deleted):\n  policy “Everyone”\n" in out
+    assert all(email in out for email in SIGN_INS)
+    org = Organization.objects.get(name="Demo")
+    assert (org.session_duration, org.mfa_required_for_all_apps) == ("24h", True)
+    assert Policy.objects.get(name="Policy 1").mfa_session_duration == "1h"
+    assert Policy.objects.filter(name="Everyone").exists()
+    user = User.objects.get(email="p1@demo.test")
+    assert user.check_password("demo-password") and not user.is_staff
+    seed = AuditEvent.objects.filter(action="demo.seed").first()  # the latest
+    assert "policy “Policy 1”: mfa_session_duration" in seed.after["reset"]
+    assert seed.after["created"] == ["policy “Everyone”"]
+
+
+def test_seed_demo_on_an_unchanged_demo_says_nothing_was_reset(db):
+    run("seed_demo")
+    out = run("seed_demo")
+    assert "reset: nothing — the demo was as seeded" in out
+    assert "created" not in out
+
+
+def test_make_run_seeds_the_demo_only_into_a_new_database():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: demo$", makefile, re.M)
+    assert re.search(r"^demo: migrate\n\t\$\(PY\) manage\.py seed_demo --if-empty$", makefile, re.M)
+    assert re.search(r"^demo-reset: migrate\n\t\$\(PY\) manage\.py seed_demo$", makefile, re.M)
 
 
 @pytest.mark.parametrize("email, app, required, kinds, duration, decided_by", [

@@ -1,6 +1,22 @@
-"""Helpers for the admin console tests: the change form's POST data."""
+"""Helpers for the admin console tests: signing an admin in past the Admin console's MFA, the
+change form's POST data."""
 
 from __future__ import annotations
+
+
+def into_admin(client, clock, email):
+    """Sign ``email`` in and past the Admin console's MFA (enrolling a TOTP for them)."""
+    from accounts.models import User
+    from tests.support.authenticators import code_at, enroll_totp
+    from tests.support.signin import sign_in
+
+    _, otp = enroll_totp(User.objects.get(email=email), name="Admin phone")
+    clock.advance(seconds=31)
+    sign_in(client, email)
+    challenge = client.get("/admin/")
+    assert challenge["Location"].startswith("/mfa/verify/"), challenge.status_code
+    assert client.post(challenge["Location"], {"code": code_at(otp)}).status_code == 302
+    return client
 
 
 def org_form(org, **changes):

@@ -64,3 +64,12 @@ def enroll_webauthn(user, fake, kind=c.SECURITY_KEY, name=None, **register_kwarg
         transports=new.transports, aaguid=new.aaguid, attestation_format=new.attestation_format,
         backup_eligible=new.backup_eligible, backup_state=new.backup_state,
     )
+
+
+def lock_out(user, failures=None):
+    """Record ``failures`` failed verifications for ``user`` (default: enough for the hard lock),
+    as the challenge would after that many wrong codes."""
+    from enrollment import throttle
+
+    for _ in range(throttle.HARD_LOCK_AT if failures is None else failures):
+        throttle.record_failure(user)
