@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 3
+DEMO ?= 1
 
-.PHONY: run test install install-dev chromium oidc-idp migrate demo demo-reset bench clean
+.PHONY: run serve test install install-dev chromium oidc-idp migrate demo demo-reset bench bench-http bench-tools clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,7 @@ $(PY):
 # Stamps: reinstall only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e . >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
-	$(PY) -c "import django, allauth, django_otp, webauthn" && touch $@
+	$(PY) -c "import django, allauth, django_otp, webauthn, gunicorn" && touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[dev]" >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
@@ -44,6 +46,20 @@ run: demo
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production-like (README "Deployment"): gunicorn with $(WORKERS) workers and DEBUG off, against
+# DATABASE_URL and REDIS_URL (environment or .env). `check --deploy` prints what is not set for
+# production and stops on errors; the demo goes only into an empty database (DEMO=0: never).
+serve: export DEBUG = false
+serve: install
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(PY) manage.py migrate --noinput
+	$(if $(filter 1,$(DEMO)),$(PY) manage.py seed_demo --if-empty)
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo
+	@echo "mfagate (gunicorn, $(WORKERS) workers) is serving on http://$(HOST):$(PORT)  (behind your TLS proxy: its https address)"
+	@echo
+	exec $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS)
+
 # Browser tests drive Debian's Chromium; install it when it is missing (never `playwright install`).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -55,8 +71,15 @@ oidc-idp:
 test: install-dev chromium oidc-idp
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
+# The benchmarks start a redis-server of their own; the HTTP one drives wrk (both from Debian).
+bench-tools:
+	@command -v redis-server >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server wrk >/dev/null)
+
+bench: install-dev bench-tools
 	$(PY) bench/enforcement.py
+
+bench-http: install-dev bench-tools
+	$(PY) bench/http_load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles var .pytest_cache .hypothesis test-artifacts tests/oidc_idp/node_modules

@@ -35,6 +35,7 @@ if not SECRET_KEY:
     SECRET_KEY = _development_secret_key()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
+# The https origins browsers post from (e.g. https://mfagate.example.com), needed behind a proxy.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,13 +135,49 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 
 # Access tokens for app sessions (mfa_policies.access.tokens): an EC P-256 private key in PEM; when
 # empty, one is generated once into var/jwt-key.pem (mode 0600).
+# Every host must sign with the same key: with DEBUG off the generated file is refused (check
+# mfagate.E006) unless MFAGATE_ALLOW_GENERATED_JWT_KEY declares a single-host deployment.
 MFAGATE_JWT_PRIVATE_KEY = env.str("MFAGATE_JWT_PRIVATE_KEY", default="", multiline=True)
+MFAGATE_ALLOW_GENERATED_JWT_KEY = env.bool("MFAGATE_ALLOW_GENERATED_JWT_KEY", default=False)
 MFAGATE_JWT_ISSUER = env.str("MFAGATE_JWT_ISSUER", default="http://localhost:8000")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# HTTPS (README "Deployment"). Behind a TLS-terminating proxy that sets X-Forwarded-Proto — and
+# overwrites any value a client sent — SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https lets
+# Django see the request as secure. Opt-in: without such a proxy a client could claim https.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is “<META name>,<value>”, e.g. HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (config/csp.py), in the shape of Django 6.0's SECURE_CSP setting. Every
+# script is a static file; data reaches them through json_script blocks, which are not executed.
+# Enterprise sign-in redirects a form post to the IdP, so its origin must be in form-action
+# (CSP_FORM_ACTION, e.g. https://idp.example.com).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'", *env.list("CSP_FORM_ACTION", default=[])],
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -149,9 +187,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# With DEBUG off, hashed names from `collectstatic` (make serve runs it), which whitenoise serves
+# with far-future cache headers; a page naming a file that was not collected fails loudly.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -167,14 +208,16 @@ MFAGATE_WEBAUTHN_ORIGINS = env.list("MFAGATE_WEBAUTHN_ORIGINS", default=["http:/
 # Extra attestation roots trusted besides the FIDO metadata (PEM strings or file paths).
 MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS = env.list("MFAGATE_WEBAUTHN_EXTRA_ROOT_CERTS", default=[])
 
-
-
-
+# Everything to stderr, whatever DEBUG says: Django's default sends django.request (every 500,
+# with its traceback) and django.security to the console only when DEBUG is on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},  # stderr
     "loggers": {
         "mfagate": {"handlers": ["console"], "level": env.str("MFAGATE_LOG_LEVEL", default="INFO")},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -43,6 +43,12 @@ class AppSettings:
         return value.encode() if isinstance(value, str) else bytes(value or b"")
 
     @property
+    def ALLOW_GENERATED_JWT_KEY(self) -> bool:
+        """With ``DEBUG`` off, a key generated into :attr:`JWT_KEY_FILE` may sign (one host only:
+        every host would generate its own)."""
+        return bool(self._setting("ALLOW_GENERATED_JWT_KEY", False))
+
+    @property
     def JWT_KEY_FILE(self) -> Path:
         return Path(self._setting("JWT_KEY_FILE", settings.BASE_DIR / "var" / "jwt-key.pem"))
 

@@ -30,3 +30,20 @@ def revocation_needs_a_shared_cache(app_configs, **kwargs):
              "exactly one process.",
         id="mfagate.E001",
     )]
+
+
+@register()
+def one_jwt_key_for_every_host(app_configs, **kwargs):
+    """Without ``MFAGATE_JWT_PRIVATE_KEY`` each host generates its own key into ``var/``: an app
+    session's JWT signed on one host fails on the next, and each host publishes a different JWKS.
+    Refuse that outside development, unless the deployment declares it runs on one host."""
+    if settings.DEBUG or app_settings.JWT_PRIVATE_KEY or app_settings.ALLOW_GENERATED_JWT_KEY:
+        return []
+    return [Error(
+        f"MFAGATE_JWT_PRIVATE_KEY is not set, so this host would sign app-session JWTs with a key of its own, "
+        f"generated into {app_settings.JWT_KEY_FILE}; tokens from one host would not verify on another.",
+        hint="Set MFAGATE_JWT_PRIVATE_KEY to the same EC P-256 PEM on every host (openssl ecparam -name prime256v1 "
+             "-genkey -noout | openssl pkcs8 -topk8 -nocrypt), or MFAGATE_ALLOW_GENERATED_JWT_KEY=true if this "
+             "deployment runs on exactly one host.",
+        id="mfagate.E006",
+    )]

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from mfa_policies import constants as c
 from mfa_policies.admin.forms import AppPolicyFormSet
-from mfa_policies.models import AppPolicy, Application, Membership, Policy
+from mfa_policies.models import AppPolicy, Membership, Policy
 
 APPLICATIONS = "/admin/mfa_policies/application/"
 
@@ -225,7 +225,10 @@ def test_membership_roles_and_organization_are_search_boxes(admin_client, make_o
     for i in range(30):
         make_role(f"role-{i}")
     body = admin_client.get(reverse("admin:mfa_policies_membership_change", args=[membership.pk])).content.decode()
-    assert body.count("<option") == 1, "the selected role; the others are searched for"
+    # user and organization are fixed once a membership exists (shown as text); the roles box holds
+    # only the selected role, the others are searched for
+    assert body.count("<option") == 1, "only the selected role; the others are searched for"
+    assert "ann@x.test" in body and "Acme Corp" in body
     body = admin_client.get(reverse("admin:mfa_policies_membership_add")).content.decode()
     assert body.count("<option") == 0, "user, organization and roles are all searched for"
     assert Membership.objects.count() == 1

@@ -10,7 +10,6 @@ import cbor2
 import pyotp
 import pytest
 
-from enrollment import totp
 from enrollment.models import Authenticator
 from mfa_policies import constants as c
 from mfa_policies.models import AaguidItem, AaguidList

@@ -143,6 +143,24 @@ def test_make_run_seeds_the_demo_only_into_a_new_database():
     assert re.search(r"^demo: migrate\n\t\$\(PY\) manage\.py seed_demo --if-empty$", makefile, re.M)
     assert re.search(r"^demo-reset: migrate\n\t\$\(PY\) manage\.py seed_demo$", makefile, re.M)
 
+def test_seed_demo_if_empty_seeds_an_empty_database(db):
+    out = run("seed_demo", "--if-empty")
+    assert Organization.objects.filter(name="Demo").exists() and "demo-password" in out
+
+
+@pytest.mark.parametrize("existing", ["user", "organization"])
+def test_seed_demo_if_empty_leaves_a_database_with_data_alone(db, existing):
+    """make serve seeds with --if-empty: it never resets what an admin changed, nor adds demo
+    accounts (with their published password) to a real deployment."""
+    if existing == "user":
+        User.objects.create_user(email="root@corp.test", password="x")
+    else:
+        Organization.objects.create(name="Corp")
+    before = [M.objects.count() for M in (Organization, Application, Policy, User, AuditEvent)]
+    out = run("seed_demo", "--if-empty")
+    assert "not seeded" in out and "demo-password" not in out
+    assert [M.objects.count() for M in (Organization, Application, Policy, User, AuditEvent)] == before
+
 
 @pytest.mark.parametrize("email, app, required, kinds, duration, decided_by", [
     ("p1@demo.test", "Application A", True, ["security_key"], "1h", "policy"),

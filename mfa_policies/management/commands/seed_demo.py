@@ -7,16 +7,21 @@ from mfa_policies.models import Organization
 
 class Command(BaseCommand):
     help = ("Create (or reset) the demo organization of spec §3.5 with its users, and say what was reset. "
-            "With --if-empty, only into a database without any organization (what `make run` does).")
+            "With --if-empty, only into a database without any organization or user (what `make run` and `make serve` do).")
 
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true",
                             help="seed only when the database holds no organization yet; otherwise change nothing")
 
     def handle(self, *args, **options):
-        if options["if_empty"] and Organization.objects.exists():
+        # A database with any organization or any user is somebody's: never add the demo's accounts
+        # (and their published password) to it, never reset what an admin changed.
+        users = get_user_model().objects.count()
+        if options["if_empty"] and (Organization.objects.exists() or users):
             count = Organization.objects.count()
-            self.stdout.write(f"The database already holds {count} organization{'s' if count != 1 else ''}: "
+            held = (f"{count} organization{'s' if count != 1 else ''}" if count
+                    else f"{users} user{'s' if users != 1 else ''}")
+            self.stdout.write(f"The database already holds {held}: "
                               "the demo was not seeded again and nothing was changed "
                               "(`manage.py seed_demo` resets the demo on purpose).")
             org = Organization.objects.filter(name="Demo").first()
