@@ -229,4 +229,6 @@ def test_membership_roles_and_organization_are_search_boxes(admin_client, make_o
     # only the selected role, the others are searched for
     assert body.count("<option") == 1, "only the selected role; the others are searched for"
     assert "ann@x.test" in body and "Acme Corp" in body
+    body = admin_client.get(reverse("admin:mfa_policies_membership_add")).content.decode()
+    assert body.count("<option") == 0, "user, organization and roles are all searched for"
     assert Membership.objects.count() == 1
