@@ -88,6 +88,7 @@ KINDS = {  # control kind → (payloads, the ones it may accept, the refused one
     "radio": (CHOICE, set(), "junk id"), "checkbox": (CHECKBOX, set(CHECKBOX), "junk"),
 }
 LIST_WHERE_ONE_GOES = "several values"
+MAX_POSTS_PER_MODEL = 250  # ~25 ms each: the whole walk (~950 posts) stays near half a minute
 IGNORED = ("-MIN_NUM_FORMS", "-MAX_NUM_FORMS",  # sent by the page, never read by Django
            "policies_q")  # the attached-policies search box: read on GET only (its own tests attack it)
 # Controls whose value is (nearly) ignored — those and a field's hidden initial value — and the
@@ -362,6 +363,7 @@ def test_every_admin_form_refuses_hostile_input_without_a_500(demo_admin_client,
                 baseline_accepted=False, attacked=attacked)
 
     assert not walk.problems, f"{len(walk.problems)} of {walk.posts} posts went wrong:\n" + "\n".join(walk.problems[:40])
+    assert walk.posts <= MAX_POSTS_PER_MODEL, "bounded: attack fewer controls or payloads, or raise the bound knowingly"
     assert database_snapshot() == before
     assert demo_admin_client.get("/admin/").status_code == 200  # still signed in: the walk attacked what it meant to
     print(f"{opts.label}: {walk.posts} posts in {time.monotonic() - started:.1f}s")
