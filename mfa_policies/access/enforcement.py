@@ -57,10 +57,25 @@ class GrantedDecision:
     policy: str | None
     trail: tuple[str, ...] = field(default=())
 
+    #: The app session keeps at most this many of the policies tried before the one that decided
+    #: (the session is saved with it on every login flow; the policy tester shows them all).
+    SKIPPED_KEPT = 20
+
     @classmethod
     def from_decision(cls, decision: resolution.Decision, *, satisfied_by: str | None = None,
                       satisfied_kind: str | None = None, extra_step: str | None = None) -> "GrantedDecision":
-        trail = tuple(str(step) for step in decision.trail)
+        kept = cls.SKIPPED_KEPT
+        skipped = sum(1 for step in decision.trail if step.skipped)
+        trail, seen = [], 0
+        for step in decision.trail:
+            if step.skipped:
+                seen += 1
+                if seen > kept:
+                    if seen == skipped:
+                        trail.append(f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match")
+                    continue
+            trail.append(str(step))
+        trail = tuple(trail)
         if extra_step:
             trail += (extra_step,)
         return cls(
