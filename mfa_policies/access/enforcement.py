@@ -11,9 +11,9 @@ session must belong to this user, be unexpired, carry the application's current 
 (from the process's mirror, :mod:`.mirror`) and the user's current MFA generation (from
 ``request.user``; see :mod:`.revocation`).
 
-Slow path — the login flow: the resolver's input is the application's configuration input, kept in
-the mirror per configuration generation (:func:`.mirror.configuration_for`), plus the user's facts
-(two queries: roles, enrolled kinds); :func:`resolve` decides, and
+Slow path — the login flow: the resolver's input is the application's configuration input, kept per
+application while its ``config_version`` holds (:func:`.mirror.configuration_for`: one query to
+check it), plus the user's facts (two queries: roles, enrolled kinds); :func:`resolve` decides, and
 the outcome is a pass (app session granted, JWT issued), a refusal naming the rule that refused,
 the MFA challenge, or enrollment. The challenge itself (:func:`challenge_for`,
 :func:`challenge_complete`) finishes the same flow after a verification.
