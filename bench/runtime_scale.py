@@ -4,7 +4,7 @@ organization's change costs a process holding 20 000, and the login flow with 2 
 Run: ``.venv/bin/python bench/runtime_scale.py`` (``BENCH_REDIS_URL=redis://127.0.0.1:<port>/0`` for
 Redis). Uses ``bench/enforcement.py``'s database, demo and timing (imported, unchanged). Prints one
 line per figure and, last, ``scale_ratio_3=<x> scale_ratio_20000=<y> org_reload_ms=<median>
-login_flow_2000_ratio=<z>``.
+login_flow_2000_ratio=<z> login_flow_2000_last_ratio=<w>``.
 """
 
 from __future__ import annotations
@@ -85,42 +85,61 @@ def full_reload_cost() -> float:
     return time.perf_counter() - start
 
 
-def login_flow_times(client: Client, flows: int = FLOWS) -> list[float]:
-    times = []
-    for _ in range(flows):
+LARGE_PATH = "/demo/large/bench/"
+
+
+def _large_view(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("large")
+
+
+base.BenchUrls.urlpatterns.insert(0, __import__("django.urls").urls.path(LARGE_PATH.lstrip("/"), _large_view))
+
+
+def application_with_policies(count: int, *, user_matches_last: bool) -> None:
+    """An application like Application A (same organization, same three policies first) on
+    :data:`LARGE_PATH` with ``count`` policies attached in all: the extra ones — which the user does
+    not match — after A's three (the resolver stops at the user's policy, the third), or, with
+    ``user_matches_last``, before them (the resolver tries every one first)."""
+    from mfa_policies.models import AppPolicy, Application, Policy
+    from mfa_policies.services import configuration_changed
+
+    demo = Application.objects.get(name="Application A")
+    name = f"Bench {count} {'last' if user_matches_last else 'third'}"
+    Application.objects.filter(name__startswith="Bench ").update(path_prefixes=[])  # the previous one
+    app = Application.objects.create(organization=demo.organization, name=name, path_prefixes=["/demo/large/"])
+    own = [link.policy for link in AppPolicy.objects.filter(application=demo).order_by("precedence")]
+    extra = Policy.objects.bulk_create([
+        Policy(organization=demo.organization, name=f"{name} {i}",
+               include=[{"selector": "email", "value": f"x{i}@bench.test"}]) for i in range(count - len(own))])
+    ordered = extra + own if user_matches_last else own + extra
+    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=i + 1) for i, p in enumerate(ordered)])
+    with transaction.atomic():
+        configuration_changed(application_ids=[app.pk])  # bulk writes bypass the services: announce them
+
+
+def login_flows_side_by_side(client: Client, flows: int = FLOWS) -> tuple[float, float]:
+    """Median login flow on Application A and on the large application, alternating (each request
+    starts without its app session, with the same MFA session)."""
+    def one(path):
         session = client.session
         session.pop("mfagate.apps", None)
         session.save()
         start = time.perf_counter()
-        assert client.get(base.VIEW_PATH).status_code == 200
-        times.append(time.perf_counter() - start)
-    return times
+        response = client.get(path)
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, (path, response.status_code, response.get("Location"))
+        return elapsed
 
-
-def attach_policies(count: int, *, before: bool) -> None:
-    """``count`` more policies on Application A that the user does not match — after its own
-    (``before=False``: the resolver stops at the user's policy) or before them (the resolver tries
-    every one first)."""
-    from mfa_policies.models import AppPolicy, Application, Organization, Policy
-    from mfa_policies.services import configuration_changed
-
-    org = Organization.objects.get(name="Demo")
-    app = Application.objects.get(name="Application A")
-    tag = "pre" if before else "post"
-    policies = Policy.objects.bulk_create([
-        Policy(organization=org, name=f"bench {tag} {i}", include=[{"selector": "email", "value": f"{tag}{i}@bench.test"}])
-        for i in range(count)])
-    links = list(AppPolicy.objects.filter(application=app).order_by("precedence"))
-    if before:
-        for link in links:
-            link.precedence += 100_000
-        AppPolicy.objects.bulk_update(links, ["precedence"])
-        start = 1
-    else:
-        start = links[-1].precedence + 1
-    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=start + i) for i, p in enumerate(policies)])
-    with transaction.atomic():
-        configuration_changed(application_ids=[app.pk])
+    one(base.VIEW_PATH), one(LARGE_PATH)  # each application's configuration input, built once
+    demo, large = [], []
+    for i in range(flows):
+        if i % 2:
+            demo.append(one(base.VIEW_PATH)); large.append(one(LARGE_PATH))
+        else:
+            large.append(one(LARGE_PATH)); demo.append(one(base.VIEW_PATH))
+    return statistics.median(demo), statistics.median(large)
 
 
 def main():
@@ -141,7 +160,6 @@ def main():
         from mfa_policies.models import Application
         apps_small = Application.objects.count()
         r_small, w_small, wo_small = ratio(with_mw, without_mw)
-        flows_demo = login_flow_times(with_mw)
 
         small_org = add_applications(APPS)
         apps_large = Application.objects.count()
@@ -150,12 +168,10 @@ def main():
         org_costs = organization_change_cost(small_org)
         full = full_reload_cost()
 
-        attach_policies(2000 - 3, before=False)
-        login_flow_times(with_mw, 1)  # the configuration input is built once per generation
-        flows_after = login_flow_times(with_mw)
-        attach_policies(2000, before=True)
-        login_flow_times(with_mw, 1)  # the configuration input is built once per generation
-        flows_before = login_flow_times(with_mw)
+        application_with_policies(2000, user_matches_last=False)
+        demo_third, large_third = login_flows_side_by_side(with_mw)
+        application_with_policies(2000, user_matches_last=True)
+        demo_last, large_last = login_flows_side_by_side(with_mw)
 
     med = statistics.median
     print(f"cache: {settings.CACHES['default']['BACKEND']}; {N} requests each, alternating")
@@ -164,13 +180,12 @@ def main():
     print(f"one organization's change at {apps_large} applications, next request's refresh: "
           f"median {med(org_costs) * 1000:.2f} ms, max {max(org_costs) * 1000:.2f} ms ({len(org_costs)} changes)")
     print(f"full reload of {apps_large} applications: {full * 1000:.0f} ms")
-    demo_ms, after_ms, before_ms = med(flows_demo) * 1000, med(flows_after) * 1000, med(flows_before) * 1000
-    print(f"login flow (median of {FLOWS}): demo (3 policies) {demo_ms:.2f} ms; 2 000 policies after the user's "
-          f"{after_ms:.2f} ms ({after_ms / demo_ms:.2f}x); 2 000 more before them (4 000, tried first) "
-          f"{before_ms:.2f} ms ({before_ms / demo_ms:.2f}x)")
+    third, last = large_third / demo_third, large_last / demo_last
+    print(f"login flow, alternating ({FLOWS} each): Application A (3 policies) {demo_third * 1000:.2f} ms vs the same "
+          f"with 2 000 attached, the user's third {large_third * 1000:.2f} ms: {third:.2f}x; "
+          f"{demo_last * 1000:.2f} ms vs 2 000 with the user's last {large_last * 1000:.2f} ms: {last:.2f}x")
     print(f"scale_ratio_3={r_small:.3f} scale_ratio_20000={r_large:.3f} org_reload_ms={med(org_costs) * 1000:.2f} "
-          f"login_flow_2000_ratio={after_ms / demo_ms:.2f}")
-
+          f"login_flow_2000_ratio={third:.2f} login_flow_2000_last_ratio={last:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -142,6 +142,9 @@ class AccessRequest:
 class Step:
     level: str
     message: str
+    #: A policy tried before the one that decided, which did not match (a configuration can have
+    #: thousands: what keeps the trail short can drop these, never the others).
+    skipped: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.message}"
@@ -295,7 +298,7 @@ def resolve(request: AccessRequest) -> Decision:
             trail.append(Step(POLICY, f"policy “{policy.name}” ({policy.decision}) matches: {why}"))
             matched = policy
             break
-        trail.append(Step(POLICY, f"policy “{policy.name}” does not match: {why}"))
+        trail.append(Step(POLICY, f"policy “{policy.name}” does not match: {why}", skipped=True))
     if matched is None:
         if not request.policies:
             return deny(ACCESS, f"application “{app.name}” has no policies, so nobody is allowed")

@@ -11,9 +11,9 @@ session must belong to this user, be unexpired, carry the application's current 
 (from the process's mirror, :mod:`.mirror`) and the user's current MFA generation (from
 ``request.user``; see :mod:`.revocation`).
 
-Slow path — the login flow: the resolver's input is the application's configuration input, kept in
-the mirror per configuration generation (:func:`.mirror.configuration_for`), plus the user's facts
-(two queries: roles, enrolled kinds); :func:`resolve` decides, and
+Slow path — the login flow: the resolver's input is the application's configuration input, kept per
+application while its ``config_version`` holds (:func:`.mirror.configuration_for`: one query to
+check it), plus the user's facts (two queries: roles, enrolled kinds); :func:`resolve` decides, and
 the outcome is a pass (app session granted, JWT issued), a refusal naming the rule that refused,
 the MFA challenge, or enrollment. The challenge itself (:func:`challenge_for`,
 :func:`challenge_complete`) finishes the same flow after a verification.
@@ -57,10 +57,25 @@ class GrantedDecision:
     policy: str | None
     trail: tuple[str, ...] = field(default=())
 
+    #: The app session keeps at most this many of the policies tried before the one that decided
+    #: (the session is saved with it on every login flow; the policy tester shows them all).
+    SKIPPED_KEPT = 20
+
     @classmethod
     def from_decision(cls, decision: resolution.Decision, *, satisfied_by: str | None = None,
                       satisfied_kind: str | None = None, extra_step: str | None = None) -> "GrantedDecision":
-        trail = tuple(str(step) for step in decision.trail)
+        kept = cls.SKIPPED_KEPT
+        skipped = sum(1 for step in decision.trail if step.skipped)
+        trail, seen = [], 0
+        for step in decision.trail:
+            if step.skipped:
+                seen += 1
+                if seen > kept:
+                    if seen == skipped:
+                        trail.append(f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match")
+                    continue
+            trail.append(str(step))
+        trail = tuple(trail)
         if extra_step:
             trail += (extra_step,)
         return cls(

@@ -516,3 +516,27 @@ def test_every_url_with_a_password_only_session_redirects_to_mfa(client, clock, 
             assert response.status_code == 302 and response["Location"].startswith(VERIFY), (path, response.status_code)
             gated += 1
     assert gated >= 5
+
+
+def test_the_app_session_keeps_a_short_trail_however_many_policies_were_tried(client, clock, make_mfa_app):
+    """The policy tester shows every policy tried; the app session — saved with the browser session
+    on every login flow — keeps the first twenty and counts the rest."""
+    from mfa_policies.access import mirror
+    from mfa_policies.access.enforcement import GrantedDecision
+    from mfa_policies.models import AppPolicy, Policy
+
+    org, app, policy, user = make_mfa_app()
+    AppPolicy.objects.filter(application=app).update(precedence=1000)
+    others = Policy.objects.bulk_create([Policy(organization=org, name=f"other {i}",
+                                                include=[{"selector": "email", "value": f"o{i}@example.test"}])
+                                         for i in range(50)])
+    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=i + 1) for i, p in enumerate(others)])
+    mirror.reset()
+    _pass_with_totp(client, clock, user)
+    trail = client.get("/demo/a/").wsgi_request.access.decision.trail
+    skipped = [s for s in trail if "does not match" in s]
+    assert skipped[:2] == ["[policy] policy “other 0” does not match: no include rule matches",
+                           "[policy] policy “other 1” does not match: no include rule matches"]
+    assert len(skipped) == GrantedDecision.SKIPPED_KEPT
+    assert trail[len(skipped)] == f"[policy] … and {50 - GrantedDecision.SKIPPED_KEPT} more policies that do not match"
+    assert any(f"policy “{policy.name}”" in s and "matches" in s for s in trail)
