@@ -195,6 +195,19 @@ class Organization(models.Model):
     )
     exempt_roles = models.ManyToManyField(Role, blank=True, related_name="+")
     exempt_connections = models.ManyToManyField(Connection, blank=True, related_name="+")
+    recovery_codes_enabled = models.BooleanField(
+        "Allow recovery codes", default=True,
+        help_text="Users with an authenticator may generate single-use recovery codes to get back in "
+        "when they lose it.",
+    )
+    enrollment_grace_until = models.DateTimeField(
+        "Users who have not enrolled may skip enrollment until", null=True, blank=True,
+        help_text="Empty: no grace period by date.",
+    )
+    enrollment_grace_sign_ins = models.PositiveSmallIntegerField(
+        "Users who have not enrolled may skip enrollment for this many sign-ins", null=True, blank=True,
+        help_text="Empty: no grace period by number of sign-ins.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
