@@ -140,3 +140,25 @@ def test_a_request_for_an_application_deleted_behind_this_process_back_is_matche
     assert response.status_code == 307 and response["Location"] == "/demo/a/?x=1"
     # The retry is matched against the reloaded table: no application covers /demo/a/ any more.
     assert client.get("/demo/a/?x=1").status_code == 200
+
+
+def test_an_organization_that_requires_one_of_its_own_aaguid_lists_can_be_deleted(make_org, make_app, make_user):
+    from mfa_policies.models import AaguidItem, AaguidList
+    from mfa_policies.services import aaguid_list_delete, configuration_delete
+
+    org = make_org(allowed_authenticators=[c.SECURITY_KEY])
+    make_app(org)
+    keys = AaguidList.objects.create(organization=org, name="Company keys")
+    AaguidItem.objects.create(aaguid_list=keys, value="8c39ee867f9a4a959ba3f6b097e5c2ee")
+    org.required_aaguids = keys
+    org.save()
+    admin = make_user(is_staff=True)
+    with pytest.raises(ValidationError):  # the list alone stays protected while it is required
+        aaguid_list_delete(acting_user=admin, aaguid_list=keys)
+
+    configuration_delete(acting_user=admin, instance=org)
+
+    assert not Organization.objects.filter(pk=org.pk).exists()
+    assert not AaguidList.objects.filter(pk=keys.pk).exists() and not Application.objects.filter(organization_id=org.pk).exists()
+    event = AuditEvent.objects.get(action="organization.delete")
+    assert event.before["required_aaguids"] == str(keys.pk)  # the audit keeps what was required
