@@ -190,7 +190,9 @@ class Organization(models.Model):
         "AMR matching duration", max_length=16, default=c.DEFAULT_DURATION, blank=True
     )
     required_aaguids = models.ForeignKey(
-        AaguidList, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        # RESTRICT, not PROTECT: a list an organization requires cannot be deleted on its own, but
+        # goes with the organization (its lists are its own) when the organization is deleted.
+        AaguidList, null=True, blank=True, on_delete=models.RESTRICT, related_name="+",
         verbose_name="AAGUID list",
     )
     exempt_roles = models.ManyToManyField(Role, blank=True, related_name="+")

@@ -214,10 +214,6 @@ def configuration_delete(*, acting_user, instance, ip_address: str | None = None
         affected = []  # deleted applications take their sessions' validity with them
         # …and every process forgets them: their organization (or the organization itself) changed
         organizations = [instance.pk if isinstance(instance, Organization) else getattr(instance, "organization_id", None)]
-    if isinstance(instance, Organization) and instance.required_aaguids_id:
-        # Its AAGUID lists go with it; the list it requires is protected only against deleting it
-        # alone, so the requirement is let go first, in this transaction.
-        Organization.objects.filter(pk=instance.pk).update(required_aaguids=None)
     instance.delete()
     audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
                  object_id=object_id, object_label=label, ip_address=ip_address, before=before)

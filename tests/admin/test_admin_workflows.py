@@ -219,3 +219,15 @@ def test_deleting_a_list_through_the_admin_is_audited(demo_admin_client, demo):
     assert response.status_code == 302
     assert not AaguidList.objects.filter(pk=keys.pk).exists()
     assert AuditEvent.objects.filter(action="aaguidlist.delete", object_id=str(keys.pk)).exists()
+
+
+def test_an_organization_requiring_its_own_aaguid_list_can_be_deleted_in_the_admin(demo_admin_client, make_org):
+    org = make_org(name="Leaving", allowed_authenticators=[c.SECURITY_KEY])
+    keys = AaguidList.objects.create(organization=org, name="Leaving keys")
+    Organization.objects.filter(pk=org.pk).update(required_aaguids=keys)
+    page = demo_admin_client.get(f"/admin/mfa_policies/organization/{org.pk}/delete/")
+    assert page.status_code == 200 and b"Yes, I\xe2\x80\x99m sure" in page.content, page.content.decode()[:3000]
+    response = demo_admin_client.post(f"/admin/mfa_policies/organization/{org.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Organization.objects.filter(pk=org.pk).exists() and not AaguidList.objects.filter(pk=keys.pk).exists()
+    assert AuditEvent.objects.filter(action="organization.delete", object_id=str(org.pk)).exists()
