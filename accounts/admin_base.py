@@ -9,10 +9,70 @@ it for every registered model, so a model registered later cannot slip through.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin import utils as admin_utils
+from django.db import router
+from django.db.models import prefetch_related_objects
+from django.utils.text import capfirst
+
+#: How many objects of one kind a delete confirmation page names before it counts the rest.
+DELETE_PAGE_LISTS_AT_MOST = 20
 
 
 def ip_of(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
+
+
+def bounded_deleted_objects(objs, request, admin_site):
+    """Django's ``get_deleted_objects`` with its list cut to :data:`DELETE_PAGE_LISTS_AT_MOST`
+    objects per kind: the summary still counts every row, but the names shown — each ``str()`` may
+    read its relations — no longer grow with the data (an application with 2 000 attached policies
+    drew 2 005 queries). The relations of the objects shown are read in one query each."""
+    if not objs:
+        return [], {}, set(), []
+    collector = admin_utils.NestedObjects(using=router.db_for_write(objs[0]._meta.model), origin=objs)
+    collector.collect(objs)
+    tree = collector.nested(lambda obj: obj)  # the objects themselves, in the page's order: no query
+    shown: dict[type, list] = {}
+    hidden: dict[type, int] = {}
+
+    def pick(items):
+        kept = []
+        for item in items:
+            if isinstance(item, list):
+                item = pick(item)
+                if item:
+                    kept.append(item)
+            elif len(shown.setdefault(type(item), [])) < DELETE_PAGE_LISTS_AT_MOST:
+                shown[type(item)].append(item)
+                kept.append(item)
+            else:
+                hidden[type(item)] = hidden.get(type(item), 0) + 1
+        return kept
+
+    tree = pick(tree)
+    for model, rows in shown.items():
+        prefetch_related_objects(rows, *[f.name for f in model._meta.concrete_fields if f.many_to_one])
+    perms_needed: set[str] = set()
+
+    def describe(items):
+        described = []
+        for item in items:
+            if isinstance(item, list):
+                described.append(describe(item))
+                continue
+            model_admin = admin_site.get_model_admin(type(item)) if admin_site.is_registered(type(item)) else None
+            if model_admin is not None and not model_admin.has_delete_permission(request, item):
+                perms_needed.add(item._meta.verbose_name)
+            described.append(f"{capfirst(item._meta.verbose_name)}: {item}")
+        return described
+
+    to_delete = describe(tree)
+    for model, count in hidden.items():
+        name = model._meta.verbose_name_plural if count > 1 else model._meta.verbose_name
+        to_delete.append(f"… and {count} more {name}")
+    protected = [f"{capfirst(obj._meta.verbose_name)}: {obj}" for obj in collector.protected]
+    model_count = {model._meta.verbose_name_plural: len(rows) for model, rows in collector.model_objs.items()}
+    return to_delete, model_count, perms_needed, protected
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -38,6 +98,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         self.delete_with_service(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        return bounded_deleted_objects(objs, request, self.admin_site)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

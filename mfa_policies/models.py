@@ -382,6 +382,7 @@ class AppPolicy(models.Model):
     class Meta:
         ordering = ["application", "precedence"]
         verbose_name = "attached policy"
+        verbose_name_plural = "attached policies"
         constraints = [
             models.UniqueConstraint(fields=["application", "precedence"], name="app_policy_precedence_unique"),
             models.UniqueConstraint(fields=["application", "policy"], name="app_policy_once_per_app"),

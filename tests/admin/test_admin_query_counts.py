@@ -149,3 +149,19 @@ def test_the_application_page_with_2000_attached_policies_is_bounded(admin_clien
     html = re.sub(r"\s+", " ", response.content.decode())
     assert "2000 attached policies; showing 1–50, page 1 of 40" in html
     assert html.count('class="field-policy"') == 51  # 50 rows and the empty row "Add another" copies
+
+
+def test_the_delete_page_of_an_application_with_2000_attached_policies_is_bounded(
+        admin_client, make_org, django_assert_max_num_queries):
+    org = make_org("Big")
+    app = Application.objects.create(organization=org, name="Big app")
+    policies = Policy.objects.bulk_create([Policy(organization=org, name=f"Policy {i:04d}") for i in range(2_000)])
+    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=i + 1) for i, p in enumerate(policies)])
+    admin_client.get(reverse("admin:index"))
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = admin_client.get(reverse("admin:mfa_policies_application_delete", args=[app.pk]))
+    assert response.status_code == 200
+    html = re.sub(r"\s+", " ", response.content.decode())
+    assert "Attached policies: 2000" in html  # the summary counts every row
+    assert html.count("Attached policy: Big app #") == 20 and "… and 1980 more attached policies" in html
+    assert "Policy 0000" in html and "Policy 1999" not in html
