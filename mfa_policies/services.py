@@ -74,12 +74,17 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
     instance.full_clean()
     if isinstance(instance, Organization) and "exempt_connections" in (m2m or {}):
         validation.raise_if_errors(validation.exempt_connections_errors(m2m["exempt_connections"]))
+    unchanged_so_far = transaction.savepoint()
     instance.save()
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
     after = _snapshot(instance)
-    if before == after:
+    if before == after:  # nothing changed: not even ``updated_at`` moves
+        transaction.savepoint_rollback(unchanged_so_far)
+        if hasattr(instance, "updated_at"):
+            instance.updated_at = model.objects.filter(pk=instance.pk).values_list("updated_at", flat=True).first()
         return instance
+    transaction.savepoint_commit(unchanged_so_far)
     audit_record(
         actor=acting_user, action=f"{model._meta.model_name}.{'update' if before else 'create'}", obj=instance,
         ip_address=ip_address, before=before, after=after,

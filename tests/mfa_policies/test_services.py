@@ -43,10 +43,14 @@ def test_exempt_roles_are_audited_as_part_of_the_change(make_org, make_role, mak
     assert event.after["exempt_roles"] == [str(role.pk)] and event.before["exempt_roles"] == []
 
 
-def test_an_unchanged_save_is_not_audited(make_org, make_user):
+def test_an_unchanged_save_is_not_audited_and_writes_nothing(make_org, make_role, make_user):
     org = make_org()
-    configuration_save(acting_user=make_user(), instance=org)
+    org.exempt_roles.set([make_role("contractor")])
+    stamp = Organization.objects.get(pk=org.pk).updated_at
+    configuration_save(acting_user=make_user(), instance=Organization.objects.get(pk=org.pk),
+                       m2m={"exempt_roles": list(org.exempt_roles.all())})
     assert not AuditEvent.objects.exists()
+    assert Organization.objects.get(pk=org.pk).updated_at == stamp
 
 
 def test_changing_a_policy_revokes_the_apps_it_is_attached_to(make_org, make_app, make_policy, make_user):
