@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from accounts.admin_base import AuditedModelAdmin, ip_of
 from enrollment.webauthn import known_authenticators
@@ -139,6 +141,13 @@ class AppPolicyInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.params = request.GET
+        if obj is not None and obj.organization_id:
+            # The search box offers this application's organization's policies only (attaching
+            # another organization's is refused anyway): the autocomplete URL carries it.
+            widget = formset.form.base_fields["policy"].widget
+            widget = getattr(widget, "widget", widget)
+            if isinstance(widget, AutocompleteSelect):
+                widget.get_url = lambda url=widget.get_url(): f"{url}?{urlencode({'organization': obj.organization_id})}"
         return formset
 
 
@@ -194,6 +203,15 @@ class PolicyAdmin(ServiceSavedAdmin):
     list_select_related = ["organization"]
     search_fields = ["name"]
     autocomplete_fields = ["organization"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """The attached-policy search box asks for one organization's policies (see
+        :meth:`AppPolicyInline.get_formset`)."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        organization = request.GET.get("organization", "")
+        if request.GET.get("model_name") == "apppolicy" and organization.isascii() and organization.isdigit():
+            queryset = queryset.filter(organization_id=int(organization))
+        return queryset, may_have_duplicates
 
 
 class AaguidItemInline(admin.TabularInline):

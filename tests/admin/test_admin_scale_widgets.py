@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from mfa_policies import constants as c
 from mfa_policies.admin.forms import AppPolicyFormSet
@@ -232,3 +233,20 @@ def test_membership_roles_and_organization_are_search_boxes(admin_client, make_o
     body = admin_client.get(reverse("admin:mfa_policies_membership_add")).content.decode()
     assert body.count("<option") == 0, "user, organization and roles are all searched for"
     assert Membership.objects.count() == 1
+
+
+def test_the_attached_policy_search_offers_only_the_applications_organization(admin_client, make_org, make_app):
+    acme, other = make_org("Acme Corp"), make_org("Other Inc")
+    app = make_app(acme, "Portal", path_prefixes=["/portal/"])
+    Policy.objects.bulk_create([Policy(organization=acme, name="Acme staff"), Policy(organization=other, name="Other staff")])
+    page = admin_client.get(change_url(app)).content.decode()
+    select = next(tag for tag in re.findall(r"<select[^>]*>", page) if 'data-field-name="policy"' in tag)
+    url = re.search(r'data-ajax--url="([^"]+)"', select).group(1).replace("&amp;", "&")
+    assert url.endswith(f"?organization={acme.pk}")
+    query = {"app_label": "mfa_policies", "model_name": "apppolicy", "field_name": "policy", "term": "staff"}
+    offered = admin_client.get(f"{url}&{urlencode(query)}").json()["results"]  # as select2 appends its own
+    assert [r["text"] for r in offered] == ["Acme staff"]
+    # Without the organization (a new application has none yet) every policy is offered, as before;
+    # a forged value finds nothing rather than failing.
+    assert len(admin_client.get(reverse("admin:autocomplete"), query).json()["results"]) == 2
+    assert admin_client.get(reverse("admin:autocomplete"), {**query, "organization": "1 OR 1=1"}).status_code == 200
