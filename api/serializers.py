@@ -166,8 +166,8 @@ def _keys(reader: Reader, data: dict, name: str, model) -> list | None:
 
 def _grace_until(r: Reader, value):
     """An ISO 8601 date and time (UTC when it has no offset); ``None`` for null."""
-    if value is None or not isinstance(value, str):
-        return None  # null: none; another type is already an error of the shape
+    if value is None or not isinstance(value, str) or len(value) > sh.ORGANIZATION["mfa_enrollment_grace_until"].schema["maxLength"]:
+        return None  # null: none; another type or a longer text is already an error of the shape
     try:
         parsed = parse_datetime(value.strip())
     except (ValueError, OverflowError):

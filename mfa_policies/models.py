@@ -224,6 +224,11 @@ class Organization(models.Model):
     def independent_mfa_enabled(self) -> bool:
         return bool(self.allowed_authenticators)
 
+    def clean_fields(self, exclude=None):
+        # The grace period's number of sign-ins is validation's to judge (1 to 100, in its words):
+        # Django's range checks of the column would refuse the same values a second time, less helpfully.
+        super().clean_fields(exclude={*(exclude or ()), "enrollment_grace_sign_ins"})
+
     def clean(self):
         validation.raise_if_errors(validation.organization_errors(self, now=clock.now(), **self._validation_facts()))
 
