@@ -88,7 +88,7 @@ MESSAGES: dict[str, str] = {
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
     # Sent here by an application (/AddMfaDevice?next=…)
-    "enroll_for_app": "“{app}” accepts {kinds}. Choose one to enroll.",
+    "enroll_for_app": "“{app}” accepts {kinds}: enroll one to open it.",
     "other_kinds_note": "“{app}” does not accept these: enrolling one will not let you in there.",
     "grace_left_sign_ins": "You can skip this {count} more {times}.",
     "grace_left_until": "You can skip this until {until}.",
