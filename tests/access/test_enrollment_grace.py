@@ -228,11 +228,12 @@ def test_two_skips_racing_for_the_last_sign_in_only_one_wins(clock, grace_app):
     from mfa_policies import resolution as r
     from mfa_policies.services import GraceUnavailable, enrollment_grace_skip
 
-    org, _, _, user = grace_app(sign_ins=1)
+    org, _, _, user = grace_app(sign_ins=2)
     decision = r.Decision(outcome=c.ALLOW, mfa_required=True, allowed_authenticators=(c.TOTP,),
                           session_duration=None, satisfied_by=r.ENROLL, decided_by="organization", policy="P",
                           policy_id=None, app_session_duration=dt.timedelta(hours=1), trail=(),
                           grace=r.Grace(sign_ins_left=1))
+    enrollment_grace_skip(acting_user=user, decision=decision, organization_id=org.pk, now=clock.now)  # 1 left
     results, barrier = [], threading.Barrier(2)
 
     def skip():
@@ -253,5 +254,5 @@ def test_two_skips_racing_for_the_last_sign_in_only_one_wins(clock, grace_app):
     for t in threads:
         t.join()
     assert results.count("ok") == 1, results
-    assert EnrollmentGraceUse.objects.get(user=user, organization=org).sign_ins_used == 1
-    assert AuditEvent.objects.filter(action="enrollment.skipped").count() == 1
+    assert EnrollmentGraceUse.objects.get(user=user, organization=org).sign_ins_used == 2
+    assert AuditEvent.objects.filter(action="enrollment.skipped").count() == 2
