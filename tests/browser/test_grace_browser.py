@@ -62,6 +62,9 @@ def test_two_sign_ins_of_grace_then_enrollment_is_required(browser, site, demo, 
         page.wait_for_url(f"{site}/demo/a/")
         assert "Application A" in page.inner_text("h1")
         assert "You skipped setting up MFA for “Application A” this time." in page.inner_text(".messages")
+        assert "“Set up later”" in page.locator(".badge.warn").inner_text()
+        if left == 2:
+            _shot(page, "63-application-a-after-set-up-later-375")
         context.close()
 
     context, page = _signed_in_at_app_a(browser, site, "other@demo.test")  # the third time
