@@ -39,8 +39,8 @@ from mfa_policies.resolution import kinds_text
 from mfa_policies.selectors import access_request_for
 
 from . import mirror, revocation, session_state, tokens
-from .explain import grace_text
 from .app_table import AppEntry, AppTable
+from .explain import grace_text
 
 log = logging.getLogger("mfagate.enforcement")
 
@@ -361,7 +361,7 @@ def skip_enrollment(request, next_url: str | None) -> str:
     try:
         remaining = services.enrollment_grace_skip(
             acting_user=request.user, decision=decision, organization_id=access_request.organization.id,
-            now=access_request.now, ip_address=request.META.get("REMOTE_ADDR"))
+            now=access_request.now, ip_address=request.META.get("REMOTE_ADDR") or None)
     except services.GraceUnavailable as exc:
         raise SkipRefused(exc.message, asked.next_url) from None
     step = (f"[{resolution.ORGANIZATION}] {request.user.email} chose “Set up later” in organization "
