@@ -10,9 +10,12 @@ the Cloudflare fields mfagate keeps as sent and the order lists were sent in.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import uuid
 from dataclasses import dataclass, field
+
+from django.utils.dateparse import parse_datetime
 
 from enrollment.webauthn import authenticator_model_name
 from mfa_policies.access.tokens import audience_for
@@ -110,6 +113,9 @@ ORGANIZATION_RENAME = {
     "required_aaguids": "mfa_config.required_aaguids",
     "exempt_roles": "mfa_exempt_roles",
     "exempt_connections": "mfa_exempt_connections",
+    "recovery_codes_enabled": "mfa_recovery_codes_enabled",
+    "enrollment_grace_until": "mfa_enrollment_grace_until",
+    "enrollment_grace_sign_ins": "mfa_enrollment_grace_sign_ins",
 }
 ALIAS_AMR = "amr_matching_session_duration"
 
@@ -137,6 +143,9 @@ def organization(org, stored=None, *, exempt_roles=None, exempt_connections=None
         "mfa_required_for_all_apps": org.mfa_required_for_all_apps,
         "mfa_exempt_roles": in_sent_order(roles, stored.orders.get("mfa_exempt_roles")),
         "mfa_exempt_connections": in_sent_order(connections, stored.orders.get("mfa_exempt_connections")),
+        "mfa_recovery_codes_enabled": org.recovery_codes_enabled,
+        "mfa_enrollment_grace_until": _iso(org.enrollment_grace_until),
+        "mfa_enrollment_grace_sign_ins": org.enrollment_grace_sign_ins,
         "created_at": _iso(org.created_at),
         "updated_at": _iso(org.updated_at),
         **stored.fields,
@@ -153,6 +162,21 @@ def _keys(reader: Reader, data: dict, name: str, model) -> list | None:
         if key not in found:
             reader.error(f"{name}: there is no {model._meta.verbose_name} with key “{key[:100]}”.")
     return [found[k] for k in dict.fromkeys(keys) if k in found]
+
+
+def _grace_until(r: Reader, value):
+    """An ISO 8601 date and time (UTC when it has no offset); ``None`` for null."""
+    if value is None or not isinstance(value, str) or len(value) > sh.ORGANIZATION["mfa_enrollment_grace_until"].schema["maxLength"]:
+        return None  # null: none; another type or a longer text is already an error of the shape
+    try:
+        parsed = parse_datetime(value.strip())
+    except (ValueError, OverflowError):
+        parsed = None
+    if parsed is None:
+        r.error(f"mfa_enrollment_grace_until: “{value[:64]}” is not a date and time; send ISO 8601 such as "
+                "2026-12-31T23:59:00Z, or null for no grace period by date.")
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def organization_from_body(body: dict, org, stored=None) -> tuple[dict, dict, Extras]:
@@ -191,6 +215,15 @@ def organization_from_body(body: dict, org, stored=None) -> tuple[dict, dict, Ex
             r.error("mfa_config.required_aaguids must be the id (a UUID) of an AAGUID list, or null.")
         except AaguidList.DoesNotExist:
             r.error(f"mfa_config.required_aaguids: there is no AAGUID list with id {list_id} in this account.")
+    # mfagate's grace period and recovery switch: omitted → kept; for the grace period null → none.
+    if body.get("mfa_recovery_codes_enabled") is not None:
+        fields["recovery_codes_enabled"] = body["mfa_recovery_codes_enabled"] is True
+    if "mfa_enrollment_grace_until" in body:
+        fields["enrollment_grace_until"] = _grace_until(r, body["mfa_enrollment_grace_until"])
+    if "mfa_enrollment_grace_sign_ins" in body:
+        # Its range is validation's to judge (its message says what is accepted).
+        count = body["mfa_enrollment_grace_sign_ins"]
+        fields["enrollment_grace_sign_ins"] = count if isinstance(count, int) and not isinstance(count, bool) else None
     m2m = {}
     for name, model_field, model in (("mfa_exempt_roles", "exempt_roles", Role),
                                      ("mfa_exempt_connections", "exempt_connections", Connection)):

@@ -140,6 +140,17 @@ ORGANIZATION = Shape("Organization", "The Zero Trust organization: the account's
           description="Enforce MFA for this organization (“Apply global MFA settings by default”)."),
     Field("mfa_exempt_roles", STRINGS, EXTENSION, "Keys of roles exempt from the inherited requirement."),
     Field("mfa_exempt_connections", STRINGS, EXTENSION, "Keys of exempt enterprise connections."),
+    Field("mfa_recovery_codes_enabled", BOOLEAN, EXTENSION,
+          "Users with an authenticator may generate recovery codes (default true)."),
+    Field("mfa_enrollment_grace_until", {"type": "string", "format": "date-time", "maxLength": 64}, EXTENSION,
+          "Users who have not enrolled may skip enrollment until this moment (ISO 8601; without an offset it is "
+          "UTC). null: no grace period by date. A new or changed date must lie in the future. With "
+          "mfa_enrollment_grace_sign_ins too, the grace period ends when the first of the two runs out.",
+          response_schema={"type": ["string", "null"], "format": "date-time"}),
+    Field("mfa_enrollment_grace_sign_ins", {"type": "integer", "minimum": 1, "maximum": 100}, EXTENSION,
+          "Users who have not enrolled may skip enrollment for this many sign-ins (1 to 100; each “Set up "
+          "later” counts as one). null: no grace period by number of sign-ins.",
+          response_schema={"type": ["integer", "null"], "minimum": 1, "maximum": 100}),
     Field("account_id", STRING, READ_ONLY),
     Field("created_at", DATETIME, READ_ONLY),
     Field("updated_at", DATETIME, READ_ONLY),

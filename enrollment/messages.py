@@ -87,6 +87,12 @@ MESSAGES: dict[str, str] = {
     "kind_not_offered": "Your organizations do not allow this kind of MFA device.",
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
+    # Sent here by an application (/AddMfaDevice?next=…)
+    "enroll_for_app": "“{app}” accepts {kinds}: enroll one to open it.",
+    "other_kinds_note": "“{app}” does not accept these: enrolling one will not let you in there.",
+    "grace_left_sign_ins": "You can skip this {count} more {times}.",
+    "grace_left_until": "You can skip this until {until}.",
+    "grace_left_both": "You can skip this {count} more {times}, until {until} at the latest.",
     # Admin console
     "admin_delete_not_allowed": "You do not have permission to delete other users' MFA devices.",
     "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",

@@ -23,8 +23,9 @@ from accounts.adapter import safe_next as site_safe_next
 from accounts.sign_in import sign_in_context
 from mfa_policies import clock
 from mfa_policies import constants as c
+from mfa_policies.resolution import kinds_text, when_text
 
-from . import assertion, flows, selectors, step_up as step_up_window, totp
+from . import assertion, flows, requested, selectors, step_up as step_up_window, totp
 from . import webauthn as wa
 from .forms import CodeForm, TotpEnrollForm
 from .messages import MESSAGES, EnrollmentError, browser_messages, message
@@ -75,6 +76,18 @@ def _finish(next_url: str | None) -> str:
     return next_url or reverse("enrollment:devices")
 
 
+def _grace_text(grace) -> str:
+    """What remains of the grace period, as the enrollment page says it."""
+    count = grace.sign_ins_left
+    times = "time" if count == 1 else "times"
+    if grace.until is None:
+        return message("grace_left_sign_ins", count=count, times=times)
+    until = when_text(grace.until, long=True)
+    if count is None:
+        return message("grace_left_until", until=until)
+    return message("grace_left_both", count=count, times=times, until=until)
+
+
 def _offered(request, kind: str, next_url: str | None):
     """``None`` when ``kind`` is offered to the user, else the redirect back to the choice."""
     if kind in selectors.offered_kinds(request.user):
@@ -119,8 +132,19 @@ def add(request):
             "enrollment:add_webauthn", args=[SLUG_FOR_KIND[kind]])
         options.append({"kind": kind, "label": c.AUTHENTICATOR_LABELS[kind], "url": _with_next(url, next_url),
                         "disabled": kind == c.TOTP and has_totp})
+    # Sent here by an application: the kinds it accepts first, the others apart, saying why.
+    asked = requested.for_next(request, next_url)
+    others = []
+    if asked is not None:
+        others = [o for o in options if o["kind"] not in asked.kinds]
+        options = [o for o in options if o["kind"] in asked.kinds]
     return render(request, "enrollment/add.html", {
         "options": options,
+        "other_options": others,
+        "asked": asked,
+        "asked_lead": message("enroll_for_app", app=asked.application, kinds=kinds_text(asked.kinds)) if asked else "",
+        "other_kinds_note": message("other_kinds_note", app=asked.application) if asked else "",
+        "grace_text": _grace_text(asked.grace) if asked and asked.grace else "",
         "has_organization": bool(selectors.organizations_for(request.user)),
         "next": next_url,
         "totp_exists": MESSAGES["totp_exists"],

@@ -16,6 +16,10 @@ MESSAGES = {
     "denied_help": "If you think you should have access, ask your administrator to check the access "
                    "policies of “{app}”. Signing in another way (for example through your company's "
                    "identity provider) may also change the decision.",
+    "grace_unavailable": "Enrollment can no longer be skipped here: the grace period has ended or no longer "
+                         "applies. Add an MFA device to continue.",
+    "grace_nothing_to_skip": "There is nothing to skip right now. Open the application again.",
+    "enroll_later_done": "You skipped setting up MFA for “{app}” this time.",
     "unavailable_title": "Temporarily unavailable",
     "unavailable": "mfagate cannot reach a service it needs right now. Nothing was changed and no access "
                    "was granted. Try again in a few seconds.",
@@ -56,6 +60,10 @@ MESSAGES = {
     "enforcement_off_while_environment_yes": "Enforcement cannot be switched off while the environment requires MFA "
                                              "(Environment → Multi-factor auth is “Yes”). Switch the environment to "
                                              "“No” or “Optional” first.",
+    "grace_until_past": "Choose a date and time in the future: users who have not enrolled may skip enrollment "
+                        "until then. Leave it empty for no grace period by date.",
+    "grace_sign_ins_range": "Enter a whole number of sign-ins from 1 to {limit}, or leave it empty for no grace "
+                            "period by number of sign-ins.",
     # ----------------------------------------------------------------------- connections
     "provider_id_local": "Only enterprise (OIDC or SAML) connections sign in through a provider: leave the provider "
                          "id empty, or choose an enterprise kind.",

@@ -14,6 +14,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from . import clock
 from . import constants as c
 from . import validation
 from .messages import message
@@ -204,11 +205,13 @@ class Organization(models.Model):
     )
     enrollment_grace_until = models.DateTimeField(
         "Users who have not enrolled may skip enrollment until", null=True, blank=True,
-        help_text="Empty: no grace period by date.",
+        help_text="Empty: no grace period by date. With a number of sign-ins too, the grace period ends "
+        "when the first of the two runs out.",
     )
     enrollment_grace_sign_ins = models.PositiveSmallIntegerField(
         "Users who have not enrolled may skip enrollment for this many sign-ins", null=True, blank=True,
-        help_text="Empty: no grace period by number of sign-ins.",
+        help_text="1 to 100; empty: no grace period by number of sign-ins. Each “Set up later” counts as "
+        "one sign-in. With a date too, the grace period ends when the first of the two runs out.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -223,8 +226,13 @@ class Organization(models.Model):
     def independent_mfa_enabled(self) -> bool:
         return bool(self.allowed_authenticators)
 
+    def clean_fields(self, exclude=None):
+        # The grace period's number of sign-ins is validation's to judge (1 to 100, in its words):
+        # Django's range checks of the column would refuse the same values a second time, less helpfully.
+        super().clean_fields(exclude={*(exclude or ()), "enrollment_grace_sign_ins"})
+
     def clean(self):
-        validation.raise_if_errors(validation.organization_errors(self, **self._validation_facts()))
+        validation.raise_if_errors(validation.organization_errors(self, now=clock.now(), **self._validation_facts()))
 
     def _validation_facts(self) -> dict:
         if not self.pk:
@@ -235,9 +243,11 @@ class Organization(models.Model):
                 organization=self, mfa_mode=c.MODE_CUSTOM).order_by("name").values_list("name", flat=True)]
             customs += [f"policy “{name}”" for name in Policy.objects.filter(
                 organization=self, mfa_mode=c.MODE_CUSTOM).order_by("name").values_list("name", flat=True)]
-        was_enforced = bool(Organization.objects.filter(pk=self.pk).values_list(
-            "mfa_required_for_all_apps", flat=True).first())
+        stored = Organization.objects.filter(pk=self.pk).values_list(
+            "mfa_required_for_all_apps", "enrollment_grace_until").first() or (False, None)
+        was_enforced = bool(stored[0])
         return {
+            "stored_grace_until": stored[1],
             "custom_mfa_owners": customs,
             "was_enforced": was_enforced,
             "environment_requires_mfa": (was_enforced and not self.mfa_required_for_all_apps
@@ -260,6 +270,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization}"
+
+
+class EnrollmentGraceUse(models.Model):
+    """How many times a user has skipped enrollment in an organization's grace period (“Set up
+    later”). Written only by :func:`mfa_policies.services.enrollment_grace_skip`, which audits it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    sign_ins_used = models.PositiveSmallIntegerField(default=0)
+    last_skipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "enrollment grace use"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_grace_use_per_user_and_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization}: {self.sign_ins_used} skipped"
 
 
 class MfaConfigFields(models.Model):

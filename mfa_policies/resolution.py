@@ -69,6 +69,14 @@ class OrganizationSettings:
     has_required_aaguids: bool = False
     exempt_roles: frozenset[str] = frozenset()
     exempt_connections: frozenset[str] = frozenset()
+    #: The enrollment grace period: users who must enroll may skip it until this moment and/or
+    #: for this many sign-ins (``None``: no limit of that kind; both ``None``: no grace period).
+    enrollment_grace_until: dt.datetime | None = None
+    enrollment_grace_sign_ins: int | None = None
+
+    @property
+    def has_enrollment_grace(self) -> bool:
+        return self.enrollment_grace_until is not None or self.enrollment_grace_sign_ins is not None
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class UserFacts:
     is_member: bool
     roles: frozenset[str] = frozenset()
     enrolled_kinds: frozenset[str] = frozenset()
+    #: How many times the user has skipped enrollment in this organization (its grace period).
+    grace_sign_ins_used: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Grace:
+    """What remains of an organization's enrollment grace period for one user who must enroll.
+    ``until`` and ``sign_ins_left`` are ``None`` when the period has no limit of that kind."""
+
+    until: dt.datetime | None = None
+    sign_ins_left: int | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     """What resolution concluded, and why.
 
@@ -160,6 +179,8 @@ class Decision:
     - ``satisfied_by``: ``not_required``, ``amr_match``, ``mfa_session``, ``prompt`` (show the
       challenge with the user's enrolled kinds in ``prompt_kinds``) or ``enroll`` (nothing
       enrolled of an allowed kind); ``None`` when refused.
+    - ``grace``: with ``enroll`` only, what remains of the organization's enrollment grace period
+      (the user may skip enrolling this once); ``None`` when there is none or it has run out.
     - ``decided_by``: the level that decided the requirement (or the refusal).
     - ``app_session_duration``: how long the app session granted after this flow lasts.
     """
@@ -177,6 +198,7 @@ class Decision:
     prompt_kinds: tuple[str, ...] = ()
     satisfied_kind: str | None = None
     amr_matched: tuple[str, ...] = ()
+    grace: Grace | None = None
 
     @property
     def allowed(self) -> bool:
@@ -255,7 +277,7 @@ def policy_matches(policy: PolicySettings, user: UserFacts, sign_in: SignIn) -> 
             if rule.selector == c.SELECTOR_AUTH_METHOD:
                 shown = ", ".join(sign_in.amr) or "none"
                 return False, (
-                    f"require {_rule_text(rule)} does not match: this sign-in's amr is [{shown}], so the "
+                    f"require {_rule_text(rule)} does not match: this sign-in’s amr is [{shown}], so the "
                     "identity provider did not report that method"
                 )
             return False, f"require {_rule_text(rule)} does not match"
@@ -347,7 +369,59 @@ def resolve(request: AccessRequest) -> Decision:
         trail.append(Step(SESSION, f"prompt for {kinds_text(enrolled)} (enrolled and allowed)"))
         return allow(PROMPT, prompt_kinds=enrolled)
     trail.append(Step(SESSION, f"nothing enrolled of the allowed kinds ({kinds_text(kinds)}): enroll one first"))
-    return allow(ENROLL)
+    return allow(ENROLL, grace=_grace(request, trail))
+
+
+def when_text(moment: dt.datetime, *, long: bool = False) -> str:
+    """A moment as the trail and the pages print it, in UTC: “1 Dec 2026, 14:30 UTC”
+    (``long``: “1 December 2026, 14:30 UTC”)."""
+    moment = moment.astimezone(dt.timezone.utc)
+    month = moment.strftime("%B" if long else "%b")
+    return f"{moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
+
+
+def _sign_ins_text(count: int) -> str:
+    return f"{count} sign-in{'' if count == 1 else 's'}"
+
+
+def grace_left(organization: OrganizationSettings, *, sign_ins_used: int, now: dt.datetime) -> Grace | None:
+    """What remains of ``organization``'s enrollment grace period for a user who has skipped
+    ``sign_ins_used`` times, or ``None`` when it has none or it has run out. With both a date and
+    a number of sign-ins, it ends when the first of them runs out."""
+    until, allowed = organization.enrollment_grace_until, organization.enrollment_grace_sign_ins
+    if until is None and allowed is None:
+        return None
+    if until is not None and now >= until:
+        return None
+    left = None if allowed is None else max(0, allowed - max(0, sign_ins_used))
+    if left == 0:
+        return None
+    return Grace(until=until, sign_ins_left=left)
+
+
+def _grace(request: AccessRequest, trail: list[Step]) -> Grace | None:
+    org, now = request.organization, request.now
+    if not org.has_enrollment_grace:
+        return None
+    used = request.user.grace_sign_ins_used
+    grace = grace_left(org, sign_ins_used=used, now=now)
+    until, allowed = org.enrollment_grace_until, org.enrollment_grace_sign_ins
+    if grace is not None:
+        remains = []
+        if grace.until is not None:
+            remains.append(f"until {when_text(grace.until)}")
+        if grace.sign_ins_left is not None:
+            remains.append(f"for {grace.sign_ins_left} more sign-in{'' if grace.sign_ins_left == 1 else 's'}")
+        whichever = ", whichever ends first" if len(remains) > 1 else ""
+        trail.append(Step(ORGANIZATION, f"organization “{org.name}” lets users who have not enrolled skip "
+                                        f"enrollment {' or '.join(remains)}{whichever}"))
+        return grace
+    if until is not None and now >= until:
+        why = f"ended on {when_text(until)}"
+    else:
+        why = f"is used up ({_sign_ins_text(allowed)} skipped)"
+    trail.append(Step(ORGANIZATION, f"organization “{org.name}”’s grace period {why}; enrollment is required"))
+    return None
 
 
 def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Step]) -> _Requirement:
@@ -371,7 +445,7 @@ def _requirement(request: AccessRequest, policy: PolicySettings, trail: list[Ste
 
     trail.append(Step(APPLICATION, f"policy and application “{app.name}” respect the global enforcement setting"))
     kinds, from_environment = effective_methods(env, org.allowed_authenticators)
-    methods_from = "the environment's default methods" if from_environment else f"organization “{org.name}”'s methods"
+    methods_from = "the environment’s default methods" if from_environment else f"organization “{org.name}”’s methods"
 
     if env.mfa_requirement == c.ENV_YES:
         level = ENVIRONMENT
@@ -423,10 +497,10 @@ def _amr_match(request: AccessRequest, kinds: frozenset[str], trail: list[Step])
     at = sign_in.authenticated_at
     if org.amr_session_duration == dt.timedelta(0):
         if not sign_in.in_sign_in_flow:
-            trail.append(Step(AMR, "AMR matching duration is 0m and this is not the sign-in's own login flow"))
+            trail.append(Step(AMR, "AMR matching duration is 0m and this is not the sign-in’s own login flow"))
             return frozenset()
     elif at is None or at > now or now - at >= org.amr_session_duration:
-        trail.append(Step(AMR, f"the identity provider's MFA is older than the AMR matching duration "
+        trail.append(Step(AMR, f"the identity provider’s MFA is older than the AMR matching duration "
                                f"({_fmt(org.amr_session_duration)}) or has no usable time"))
         return frozenset()
     trail.append(Step(AMR, f"identity provider MFA [{', '.join(sign_in.amr)}] satisfies {kinds_text(matched)}"))
@@ -451,5 +525,5 @@ def _live_mfa_session(request: AccessRequest, kinds: frozenset[str], duration: d
         trail.append(Step(SESSION, f"the last MFA with an allowed kind is older than {_fmt(duration)}"))
     elif request.mfa_sessions:
         used = kinds_text({s.kind for s in request.mfa_sessions})
-        trail.append(Step(SESSION, f"this session's MFA with {used} does not count here (allowed: {kinds_text(kinds)})"))
+        trail.append(Step(SESSION, f"this session’s MFA with {used} does not count here (allowed: {kinds_text(kinds)})"))
     return None

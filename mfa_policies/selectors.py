@@ -18,9 +18,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+from django.db.models import OuterRef, Subquery, Value
+
 from . import resolution as r
 from .durations import parse_duration
-from .models import AppPolicy, Application, Connection, Environment, Membership, Organization
+from .models import AppPolicy, Application, Connection, EnrollmentGraceUse, Environment, Membership, Organization
 
 
 def _kinds(value) -> frozenset[str]:
@@ -64,6 +66,8 @@ def organization_settings(org: Organization, *, exempt_roles: frozenset[str] | N
         has_required_aaguids=org.required_aaguids_id is not None,
         exempt_roles=exempt_roles,
         exempt_connections=exempt_connections,
+        enrollment_grace_until=org.enrollment_grace_until,
+        enrollment_grace_sign_ins=org.enrollment_grace_sign_ins,
     )
 
 
@@ -95,17 +99,30 @@ def policies_for(app: Application) -> tuple[r.PolicySettings, ...]:
     return tuple(_policy_settings(row.policy) for row in rows)
 
 
-def user_facts(user, org: Organization | int, *, enrolled_kinds: frozenset[str]) -> r.UserFacts:
-    """Membership and roles in ``org`` (an organization or its id): one query."""
+def _grace_used(user, organization_id) -> Subquery:
+    """How many times ``user`` skipped enrollment in the organization (a subquery, so reading it
+    costs the login flow no query of its own)."""
+    return Subquery(EnrollmentGraceUse.objects.filter(user=user, organization_id=organization_id)
+                    .values("sign_ins_used")[:1])
+
+
+def user_facts(user, org: Organization | int, *, enrolled_kinds: frozenset[str],
+               grace_counted: bool = True) -> r.UserFacts:
+    """Membership, roles and grace-period skips in ``org`` (an organization or its id): one query.
+    ``grace_counted=False`` (the organization has no grace period by sign-ins) leaves the skips out."""
     org_id = org.pk if isinstance(org, Organization) else org
-    role_rows = list(
-        Membership.objects.filter(user=user, organization_id=org_id).values_list("roles__key", flat=True)
-    )
+    rows = Membership.objects.filter(user=user, organization_id=org_id)
+    if grace_counted:
+        rows = rows.annotate(grace_used=_grace_used(user, org_id)).values_list("roles__key", "grace_used")
+    else:
+        rows = rows.values_list("roles__key", Value(0))
+    rows = list(rows)
     return r.UserFacts(
         email=user.email,
-        is_member=bool(role_rows),
-        roles=frozenset(key for key in role_rows if key),
+        is_member=bool(rows),
+        roles=frozenset(key for key, _ in rows if key),
         enrolled_kinds=frozenset(enrolled_kinds),
+        grace_sign_ins_used=max((used or 0 for _, used in rows), default=0),
     )
 
 
@@ -158,7 +175,8 @@ def access_request_for(
         organization=configuration.organization,
         application=configuration.application,
         policies=configuration.policies,
-        user=user_facts(user, configuration.organization.id, enrolled_kinds=enrolled_kinds),
+        user=user_facts(user, configuration.organization.id, enrolled_kinds=enrolled_kinds,
+                        grace_counted=configuration.organization.enrollment_grace_sign_ins is not None),
         sign_in=sign_in,
         mfa_sessions=tuple(mfa_sessions),
         now=now,
@@ -172,8 +190,12 @@ def access_requests_for_user(
     """The resolver's input for ``user`` opening each application of each organization they are a
     member of (the App Launcher's question), in six queries however many there are."""
     roles_by_org: dict[int, set[str]] = defaultdict(set)
-    for org_id, key in Membership.objects.filter(user=user).values_list("organization_id", "roles__key"):
+    grace_used: dict[int, int] = {}
+    for org_id, key, used in (Membership.objects.filter(user=user)
+                              .annotate(grace_used=_grace_used(user, OuterRef("organization_id")))
+                              .values_list("organization_id", "roles__key", "grace_used")):
         roles_by_org[org_id].update([key] if key else [])
+        grace_used[org_id] = used or 0
     if not roles_by_org:
         return []
     apps = list(Application.objects.filter(organization_id__in=list(roles_by_org))
@@ -204,7 +226,7 @@ def access_requests_for_user(
             application=application_settings(app),
             policies=tuple(policies[app.pk]),
             user=r.UserFacts(email=user.email, is_member=True, roles=frozenset(roles_by_org[app.organization_id]),
-                             enrolled_kinds=kinds),
+                             enrolled_kinds=kinds, grace_sign_ins_used=grace_used.get(app.organization_id, 0)),
             sign_in=sign_in,
             mfa_sessions=sessions,
             now=now,

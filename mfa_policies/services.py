@@ -15,10 +15,10 @@ from django.forms.models import model_to_dict
 
 from accounts.audit import audit_record
 
-from . import generation, validation
+from . import generation, resolution, validation
 from .messages import message
-from .models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, Environment, Membership,
-                     Organization, Policy, Role)
+from .models import (AaguidItem, AaguidList, AppPolicy, Application, Connection, EnrollmentGraceUse, Environment,
+                     Membership, Organization, Policy, Role)
 
 log = logging.getLogger("mfagate.services")
 
@@ -280,3 +280,54 @@ def application_save(*, acting_user, instance: Application, policies=None, ip_ad
             policy_attach(acting_user=acting_user, application=instance, policy=policy, precedence=precedence,
                           ip_address=ip_address)
     return instance
+
+
+# ------------------------------------------------------------------------ enrollment grace period
+class GraceUnavailable(Exception):
+    """The decision does not offer the grace period, or it ran out before this skip was recorded.
+    ``message`` is for the user."""
+
+    def __init__(self):
+        self.message = message("grace_unavailable")
+        super().__init__(self.message)
+
+
+def _grace_after(grace: resolution.Grace | None) -> dict:
+    if grace is None:
+        return {"sign_ins_left": 0, "until": None, "ended": True}
+    return {"sign_ins_left": grace.sign_ins_left,
+            "until": grace.until.isoformat() if grace.until is not None else None, "ended": False}
+
+
+@transaction.atomic
+def enrollment_grace_skip(*, acting_user, decision: resolution.Decision, organization_id: int, now,
+                          ip_address: str | None = None) -> resolution.Grace | None:
+    """Record that ``acting_user`` skipped enrollment (“Set up later”) under ``organization_id``'s
+    grace period, with its audit row (``enrollment.skipped``); return what remains afterwards
+    (``None``: nothing).
+
+    ``decision`` is the login flow's, just decided for an application of that organization: it must
+    be “enroll” with the grace period on offer. The count is checked again against the stored
+    organization under a row lock, so two skips racing for the last sign-in cannot both win.
+    Raises :class:`GraceUnavailable` and writes nothing otherwise."""
+    if decision.satisfied_by != resolution.ENROLL or decision.grace is None or not decision.allowed:
+        raise GraceUnavailable()
+    org = Organization.objects.filter(pk=organization_id).first()
+    if org is None:
+        raise GraceUnavailable()
+    use, _ = EnrollmentGraceUse.objects.get_or_create(user=acting_user, organization=org)
+    use = EnrollmentGraceUse.objects.select_for_update().get(pk=use.pk)
+    settings = resolution.OrganizationSettings(
+        id=org.pk, name=org.name, enrollment_grace_until=org.enrollment_grace_until,
+        enrollment_grace_sign_ins=org.enrollment_grace_sign_ins)
+    if resolution.grace_left(settings, sign_ins_used=use.sign_ins_used, now=now) is None:
+        raise GraceUnavailable()
+    before = {"sign_ins_used": use.sign_ins_used}
+    use.sign_ins_used += 1
+    use.last_skipped_at = now
+    use.save(update_fields=["sign_ins_used", "last_skipped_at"])
+    remaining = resolution.grace_left(settings, sign_ins_used=use.sign_ins_used, now=now)
+    audit_record(actor=acting_user, action="enrollment.skipped", obj=use, subject_user=acting_user,
+                 ip_address=ip_address, before=before,
+                 after={"sign_ins_used": use.sign_ins_used, "remaining": _grace_after(remaining)})
+    return remaining

@@ -181,9 +181,29 @@ def environment_errors(env) -> Errors:
     return errors
 
 
+#: At most this many sign-ins may skip enrollment in a grace period.
+MAX_GRACE_SIGN_INS = 100
+
+
+def enrollment_grace_errors(org, *, now, stored_grace_until=None) -> Errors:
+    """The grace period: a date that is set or changed must lie in the future (a stored date that
+    has passed may stay: the period simply ended); a number of sign-ins is 1 to 100."""
+    errors: Errors = {}
+    until = org.enrollment_grace_until
+    if until is not None and until != stored_grace_until and now is not None and until <= now:
+        _add(errors, "enrollment_grace_until", m("grace_until_past"))
+    count = org.enrollment_grace_sign_ins
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                              or not 1 <= count <= MAX_GRACE_SIGN_INS):
+        _add(errors, "enrollment_grace_sign_ins", m("grace_sign_ins_range", limit=MAX_GRACE_SIGN_INS))
+    return errors
+
+
 def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enforced: bool = False,
-                        environment_requires_mfa: bool = False, aaguid_list_organization_id=None) -> Errors:
-    """``custom_mfa_owners``: “application “A”” / “policy “P”” with custom MFA settings in ``org``
+                        environment_requires_mfa: bool = False, aaguid_list_organization_id=None,
+                        now=None, stored_grace_until=None) -> Errors:
+    """``now`` and ``stored_grace_until`` (the stored grace date) judge the grace period
+    (:func:`enrollment_grace_errors`); ``custom_mfa_owners``: “application “A”” / “policy “P”” with custom MFA settings in ``org``
     (asked only when ``org`` turns independent MFA off); ``was_enforced``: the stored value of
     ``mfa_required_for_all_apps``; ``environment_requires_mfa``: the environment says Yes;
     ``aaguid_list_organization_id``: the organization the chosen AAGUID list belongs to."""
@@ -194,6 +214,9 @@ def organization_errors(org, *, custom_mfa_owners: Iterable[str] = (), was_enfor
         _add(errors, "allowed_authenticators", text)
     for field in ("session_duration", "amr_session_duration"):
         for text in duration_errors(getattr(org, field)):
+            _add(errors, field, text)
+    for field, texts in enrollment_grace_errors(org, now=now, stored_grace_until=stored_grace_until).items():
+        for text in texts:
             _add(errors, field, text)
     if "allowed_authenticators" in errors:
         return errors

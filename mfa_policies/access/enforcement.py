@@ -29,9 +29,10 @@ from django.db import transaction
 
 from accounts.adapter import safe_next
 from accounts.sign_in import sign_in_context
+from enrollment import requested
 from enrollment.models import Authenticator
 from enrollment.selectors import enrolled_kinds
-from mfa_policies import clock, generation, resolution
+from mfa_policies import clock, generation, resolution, services
 from mfa_policies.messages import message
 from mfa_policies.models import Application
 from mfa_policies.resolution import kinds_text
@@ -39,6 +40,7 @@ from mfa_policies.selectors import access_request_for
 
 from . import mirror, revocation, session_state, tokens
 from .app_table import AppEntry, AppTable
+from .explain import grace_text
 
 log = logging.getLogger("mfagate.enforcement")
 
@@ -191,6 +193,9 @@ def login_flow(request, entry: AppEntry) -> Outcome:
         session_state.set_pending(request, app_id=entry.id, next_url=request.get_full_path())
         return Outcome(CHALLENGE, entry, decision)
     if decision.satisfied_by == resolution.ENROLL:
+        requested.remember(request, next_url=request.get_full_path(), application_id=entry.id,
+                           application=entry.name, organization_id=access_request.organization.id,
+                           kinds=decision.allowed_authenticators, grace=decision.grace)
         return Outcome(ENROLL, entry, decision)
 
     mfa_kind = authenticator_id = None
@@ -312,3 +317,60 @@ def challenge_complete(request, challenge: Challenge, authenticator) -> str:
     )
     session_state.clear_pending(request)
     return challenge.next_url
+
+
+# ------------------------------------------------------------------------- “Set up later”
+#: ``satisfied_by`` of an app session granted because the user skipped enrollment.
+ENROLLMENT_SKIPPED = "enrollment_skipped"
+
+
+class SkipRefused(Exception):
+    """“Set up later” cannot let this request through. ``message`` is for the user; ``next_url``
+    is where to send them (the enrollment page, or the application to decide again)."""
+
+    def __init__(self, message: str, next_url: str):
+        self.message, self.next_url = message, next_url
+        super().__init__(message)
+
+
+def _remaining_text(grace: resolution.Grace | None) -> str:
+    return "nothing left: enrollment is required next time" if grace is None else grace_text(grace)
+
+
+def skip_enrollment(request, next_url: str | None) -> str:
+    """Let this login flow through because the user chose “Set up later”: the grace period must be
+    on offer for the login flow that sent them to enroll (recorded in :mod:`enrollment.requested`
+    for this very ``next_url``, and consumed here), and the resolver, asked again now, must still
+    say “enroll” with grace. Records the skip (audited), grants the app session, and returns the
+    URL to continue to. Raises :class:`SkipRefused` otherwise, granting nothing."""
+    asked = requested.consume(request, next_url)
+    if asked is None:
+        raise SkipRefused(message("grace_nothing_to_skip"), safe_next(request, next_url))
+    entry = current_table().apps.get(asked.application_id)
+    if entry is None:
+        raise SkipRefused(message("grace_nothing_to_skip"), asked.next_url)
+    user_generation = request.user.mfa_generation
+    try:
+        decision, access_request = decide(request, entry, consume_sign_in=False, user_generation=user_generation)
+    except Application.DoesNotExist:
+        stale_table(request)
+        raise SkipRefused(message("grace_nothing_to_skip"), asked.next_url) from None
+    if decision.satisfied_by != resolution.ENROLL or decision.grace is None:
+        # Denied now, enrolled meanwhile, or the grace period ran out: the application decides again.
+        raise SkipRefused(message("grace_unavailable"), asked.next_url)
+    try:
+        remaining = services.enrollment_grace_skip(
+            acting_user=request.user, decision=decision, organization_id=access_request.organization.id,
+            now=access_request.now, ip_address=request.META.get("REMOTE_ADDR") or None)
+    except services.GraceUnavailable as exc:
+        raise SkipRefused(exc.message, asked.next_url) from None
+    step = (f"[{resolution.ORGANIZATION}] {request.user.email} chose “Set up later” in organization "
+            f"“{access_request.organization.name}”’s grace period ({_remaining_text(remaining)})")
+    request.access = grant(
+        request, entry,
+        decision=GrantedDecision.from_decision(decision, satisfied_by=ENROLLMENT_SKIPPED, extra_step=step),
+        config_version=access_request.application.config_version,
+        app_session_duration=decision.app_session_duration, user_generation=user_generation,
+        idp_amr=access_request.sign_in.amr, mfa_kind=None, authenticator_id="",
+    )
+    return asked.next_url

@@ -36,7 +36,19 @@ def summarize(decision: r.Decision) -> str:
         r.PROMPT: "the user is prompted",
         r.ENROLL: "the user must enroll an authenticator first",
     }[decision.satisfied_by]
+    if decision.grace is not None:
+        how += f", or may skip it this time (grace period: {grace_text(decision.grace)})"
     return f"allowed with MFA ({kinds}, every {format_duration(decision.session_duration)}); {how}"
+
+
+def grace_text(grace: r.Grace) -> str:
+    """What remains of a grace period, for the summary: “2 sign-ins left, until 1 Dec 2026, 00:00 UTC”."""
+    parts = []
+    if grace.sign_ins_left is not None:
+        parts.append(f"{grace.sign_ins_left} sign-in{'' if grace.sign_ins_left == 1 else 's'} left")
+    if grace.until is not None:
+        parts.append(f"until {r.when_text(grace.until)}")
+    return ", ".join(parts)
 
 
 def decision_as_dict(decision: r.Decision, **context) -> dict:
@@ -50,6 +62,10 @@ def decision_as_dict(decision: r.Decision, **context) -> dict:
         "satisfied_by": decision.satisfied_by,
         "decided_by": decision.decided_by,
         "policy": decision.policy,
+        "grace": None if decision.grace is None else {
+            "until": decision.grace.until.isoformat() if decision.grace.until is not None else None,
+            "sign_ins_left": decision.grace.sign_ins_left,
+        },
         "summary": summarize(decision),
         "trail": [{"level": step.level, "message": step.message} for step in decision.trail],
     }

@@ -8,4 +8,5 @@ urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("verify/webauthn/options/", views.webauthn_options, name="webauthn_options"),
     path("verify/webauthn/verify/", views.webauthn_verify, name="webauthn_verify"),
+    path("enroll-later/", views.enroll_later, name="enroll_later"),
 ]

@@ -22,7 +22,7 @@ from mfa_policies.messages import message
 from mfa_policies.resolution import kinds_text
 
 from . import responses, tokens
-from .enforcement import ChallengeRefused, NoChallenge, challenge_complete, challenge_for
+from .enforcement import ChallengeRefused, NoChallenge, SkipRefused, challenge_complete, challenge_for, skip_enrollment
 
 WEBAUTHN_PURPOSE = "mfa-challenge"
 WEBAUTHN_BUTTONS = {c.SECURITY_KEY: "Use your security key", c.BIOMETRICS: "Use biometrics"}
@@ -111,6 +111,23 @@ def webauthn_verify(request):
     except ChallengeRefused as exc:
         return assertion.json_error(exc.message)
     return JsonResponse({"ok": True, "redirect": next_url, "redirect_url": next_url})
+
+
+@never_cache
+@require_POST
+def enroll_later(request):
+    """“Set up later” on the enrollment page (POST, CSRF-checked): skip enrolling this once, while
+    the organization's grace period lasts (:func:`.enforcement.skip_enrollment` decides)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("enrollment:add"), settings.LOGIN_URL)
+    next_url = request.POST.get("next")
+    try:
+        target = skip_enrollment(request, next_url if isinstance(next_url, str) else None)
+    except SkipRefused as exc:
+        django_messages.error(request, exc.message)
+        return HttpResponseRedirect(exc.next_url or "/")
+    django_messages.info(request, message("enroll_later_done", app=request.access.application.name))
+    return HttpResponseRedirect(target)
 
 
 @require_GET

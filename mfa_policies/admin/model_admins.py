@@ -86,6 +86,12 @@ class OrganizationAdmin(ServiceSavedAdmin):
         ("Multi-factor auth", {"fields": ("mfa_required_for_all_apps", "allowed_authenticators", "session_duration",
                                           "amr_matching_enabled", "amr_session_duration", "required_aaguids")}),
         ("Exemptions", {"fields": ("exempt_roles", "exempt_connections")}),
+        ("Enrollment grace period", {
+            "fields": ("enrollment_grace_until", "enrollment_grace_sign_ins"),
+            "description": "Lets users who must enroll an authenticator choose “Set up later” for a while. With "
+                           "both set, the grace period ends when the first of the two runs out.",
+        }),
+        ("Account recovery", {"fields": ("recovery_codes_enabled",)}),
     )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

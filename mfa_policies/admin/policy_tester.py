@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from mfa_policies import clock
-from mfa_policies.access.explain import decision_as_dict, explain
+from mfa_policies.access.explain import decision_as_dict, explain, grace_text
 from mfa_policies.messages import message
 from mfa_policies.models import Application, Connection
 
@@ -50,6 +50,7 @@ def policy_tester_view(model_admin, request):
         decision = explain(user=data["user"], application=data["application"],
                            connection=data["connection"].key, amr=data["amr"], now=clock.now())
         result = decision_as_dict(decision, application=data["application"].name, email=data["user"].email)
+        result["grace_text"] = grace_text(decision.grace) if decision.grace is not None else ""
     context = {**model_admin.admin_site.each_context(request), "title": "Policy tester", "form": form,
                "result": result, "opts": model_admin.model._meta}
     return TemplateResponse(request, "admin/mfa_policies/policy_tester.html", context)

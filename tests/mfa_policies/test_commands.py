@@ -221,3 +221,20 @@ def test_a_secret_key_from_the_environment_is_used(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "x" * 50
+
+
+def test_explain_access_shows_the_enrollment_grace_period(db):
+    run("seed_demo")
+    org = Organization.objects.get(name="Demo")
+    org.enrollment_grace_sign_ins = 3
+    configuration_save(acting_user=None, instance=org)
+    data = explain("p1@demo.test", "Application A")
+    assert data["satisfied_by"] == "enroll"
+    assert data["grace"] == {"until": None, "sign_ins_left": 3}
+    assert data["summary"].endswith("the user must enroll an authenticator first, or may skip it this time "
+                                    "(grace period: 3 sign-ins left)")
+    assert {"level": "organization", "message": "organization “Demo” lets users who have not enrolled skip "
+                                                "enrollment for 3 more sign-ins"} in data["trail"]
+    text = run("explain_access", "--email", "p1@demo.test", "--app", "Application A")
+    assert "[organization] organization “Demo” lets users who have not enrolled skip enrollment" in text
+    assert explain("other@demo.test", "Application B")["grace"] is None

@@ -269,3 +269,38 @@ def test_a_refused_rule_says_its_number_for_people_and_its_place_for_clients(mak
     assert (refusal.path, refusal.words) == ("include[1]", "there is no role with key “ghost”.")
     for copied in (copy.deepcopy(refusal), pickle.loads(pickle.dumps(refusal))):
         assert (copied, copied.path, copied.words) == (refusal, refusal.path, refusal.words)
+
+
+# ------------------------------------------------------------------------ enrollment grace period
+def test_the_grace_period_refuses_a_new_date_in_the_past_and_a_count_outside_1_to_100(make_org, clock):
+    import datetime as dt
+
+    org = make_org()
+    org.enrollment_grace_until = clock.now - dt.timedelta(minutes=1)
+    org.enrollment_grace_sign_ins = 0
+    with pytest.raises(ValidationError) as refused:
+        org.full_clean()
+    errors = refused.value.message_dict
+    assert errors["enrollment_grace_until"] == [
+        "Choose a date and time in the future: users who have not enrolled may skip enrollment until then. "
+        "Leave it empty for no grace period by date."]
+    assert errors["enrollment_grace_sign_ins"] == [
+        "Enter a whole number of sign-ins from 1 to 100, or leave it empty for no grace period by number of sign-ins."]
+    for count in (1, 100):
+        org.enrollment_grace_until, org.enrollment_grace_sign_ins = clock.now + dt.timedelta(days=1), count
+        org.full_clean()
+    org.enrollment_grace_sign_ins = 101
+    with pytest.raises(ValidationError):
+        org.full_clean()
+
+
+def test_a_stored_grace_date_that_has_passed_may_stay(make_org, clock):
+    import datetime as dt
+
+    org = make_org(enrollment_grace_until=clock.now + dt.timedelta(hours=1))
+    clock.advance(seconds=7200)
+    org.session_duration = "12h"
+    org.full_clean()  # unchanged and past: the grace period simply ended
+    org.enrollment_grace_until = clock.now - dt.timedelta(minutes=5)  # changed, and past
+    with pytest.raises(ValidationError):
+        org.full_clean()

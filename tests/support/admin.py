@@ -30,6 +30,10 @@ def org_form(org, **changes):
         "amr_session_duration": org.amr_session_duration, "required_aaguids": "",
         "exempt_roles": [str(r.pk) for r in org.exempt_roles.all()],
         "exempt_connections": [str(x.pk) for x in org.exempt_connections.all()],
+        "recovery_codes_enabled": "on" if org.recovery_codes_enabled else "",
+        "enrollment_grace_until_0": org.enrollment_grace_until.strftime("%Y-%m-%d") if org.enrollment_grace_until else "",
+        "enrollment_grace_until_1": org.enrollment_grace_until.strftime("%H:%M:%S") if org.enrollment_grace_until else "",
+        "enrollment_grace_sign_ins": org.enrollment_grace_sign_ins if org.enrollment_grace_sign_ins is not None else "",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v != ""}
