@@ -109,6 +109,8 @@ class UserFacts:
     enrolled_kinds: frozenset[str] = frozenset()
     #: How many times the user has skipped enrollment in this organization (its grace period).
     grace_sign_ins_used: int = 0
+    #: A staff or superuser account: the Admin console's people never get a grace period.
+    is_privileged: bool = False
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,10 @@ def grace_left(organization: OrganizationSettings, *, sign_ins_used: int, now: d
 def _grace(request: AccessRequest, trail: list[Step]) -> Grace | None:
     org, now = request.organization, request.now
     if not org.has_enrollment_grace:
+        return None
+    if request.user.is_privileged:  # SECURITY row 16: no path, the Admin console included, skips MFA
+        trail.append(Step(ORGANIZATION, f"organization “{org.name}”’s grace period does not apply to staff "
+                                        "accounts; enrollment is required"))
         return None
     used = request.user.grace_sign_ins_used
     grace = grace_left(org, sign_ins_used=used, now=now)

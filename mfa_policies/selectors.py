@@ -123,6 +123,7 @@ def user_facts(user, org: Organization | int, *, enrolled_kinds: frozenset[str],
         roles=frozenset(key for key, _ in rows if key),
         enrolled_kinds=frozenset(enrolled_kinds),
         grace_sign_ins_used=max((used or 0 for _, used in rows), default=0),
+        is_privileged=bool(user.is_staff or user.is_superuser),
     )
 
 
@@ -226,7 +227,8 @@ def access_requests_for_user(
             application=application_settings(app),
             policies=tuple(policies[app.pk]),
             user=r.UserFacts(email=user.email, is_member=True, roles=frozenset(roles_by_org[app.organization_id]),
-                             enrolled_kinds=kinds, grace_sign_ins_used=grace_used.get(app.organization_id, 0)),
+                             enrolled_kinds=kinds, grace_sign_ins_used=grace_used.get(app.organization_id, 0),
+                             is_privileged=bool(user.is_staff or user.is_superuser)),
             sign_in=sign_in,
             mfa_sessions=sessions,
             now=now,

@@ -119,12 +119,13 @@ USED = st.integers(min_value=0, max_value=120)
 
 
 @settings(max_examples=500)
-@given(requests(), GRACE_UNTIL, GRACE_SIGN_INS, USED)
+@given(requests(), GRACE_UNTIL, GRACE_SIGN_INS, USED, st.booleans())
 def test_a_grace_period_only_ever_lets_a_user_who_must_enroll_skip_before_it_runs_out(
-        access_request, until, sign_ins, used):
+        access_request, until, sign_ins, used, privileged):
     organization = replace(access_request.organization, enrollment_grace_until=until,
                            enrollment_grace_sign_ins=sign_ins)
-    facts = replace(access_request.user, grace_sign_ins_used=used)
+    facts = replace(access_request.user, grace_sign_ins_used=used, is_privileged=privileged)
+    access_request = replace(access_request, user=facts)
     with_grace = replace(access_request, organization=organization, user=facts)
     without = replace(with_grace, organization=replace(organization, enrollment_grace_until=None,
                                                        enrollment_grace_sign_ins=None))
@@ -136,9 +137,20 @@ def test_a_grace_period_only_ever_lets_a_user_who_must_enroll_skip_before_it_run
     if decision.grace is None:
         return
     assert decision.outcome == c.ALLOW and decision.satisfied_by == r.ENROLL and decision.mfa_required
+    # only for the organization's members, never for staff accounts
+    assert access_request.user.is_member and not access_request.user.is_privileged
     # never for a user who has an allowed kind enrolled
     assert not set(decision.allowed_authenticators) & access_request.user.enrolled_kinds
     # never once it ran out, by either limit
     assert until is None or NOW < until
     assert sign_ins is None or used < sign_ins
     assert decision.grace.sign_ins_left == (None if sign_ins is None else sign_ins - used)
+
+
+def test_staff_accounts_get_no_grace_period():
+    """SECURITY row 16: no path skips MFA, the Admin console included — so neither do its people."""
+    grace = _with_grace(sign_ins=3)
+    decision = r.resolve(replace(grace, user=replace(grace.user, is_privileged=True)))
+    assert decision.satisfied_by == r.ENROLL and decision.grace is None
+    why = "organization “Demo”’s grace period does not apply to staff accounts; enrollment is required"
+    assert [step.message for step in decision.trail].count(why) == 1
