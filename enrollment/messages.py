@@ -87,6 +87,30 @@ MESSAGES: dict[str, str] = {
     "kind_not_offered": "Your organizations do not allow this kind of MFA device.",
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
+    # Recovery codes (enrollment/recovery.py)
+    "recovery_code_format": (
+        "Enter one of your recovery codes: 16 letters and digits, such as ABCD-EFGH-JKMN-PQRS "
+        "(dashes, spaces and case do not matter)."
+    ),
+    "recovery_code_invalid": (
+        "That recovery code is not valid. Check it and try again; codes from before your latest "
+        "set was generated no longer work."
+    ),
+    "recovery_code_used": "That recovery code has already been used. Each code works once: enter another one.",
+    "recovery_codes_off": (
+        "Recovery codes are turned off by {organizations}. If you have lost your MFA devices, "
+        "ask your administrator to help you enroll a new one."
+    ),
+    "recovery_needs_authenticator": (
+        "Add an MFA device first: recovery codes are a backup for your MFA devices, not a replacement for them."
+    ),
+    "recovery_codes_generated": "Your new recovery codes are below. Save them now: they are shown only once.",
+    "recovery_code_accepted": (
+        "Recovery code accepted ({remaining} left). Add a new MFA device now: a recovery code lets you "
+        "change your MFA devices for 10 minutes, but it does not replace one."
+    ),
+    "recovery_copied": "Copied. Keep them somewhere safe, away from your MFA devices.",
+    "recovery_copy_failed": "Your browser did not allow copying. Select the codes and copy them yourself.",
     # Admin console
     "admin_delete_not_allowed": "You do not have permission to delete other users' MFA devices.",
     "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",
@@ -103,6 +127,14 @@ MESSAGES: dict[str, str] = {
     "admin_throttle_locked": "{failures} consecutive failed attempts: locked until {at}.",
     "admin_throttle_free": "{failures} consecutive failed attempts. The user can try again now; more failures lengthen the wait.",
 }
+
+
+#: What static/js/recovery-codes.js may say (handed over by the recovery codes page).
+RECOVERY_BROWSER_KEYS = ("recovery_copied", "recovery_copy_failed")
+
+
+def recovery_browser_messages() -> dict[str, str]:
+    return {key: MESSAGES[key] for key in RECOVERY_BROWSER_KEYS}
 
 
 BROWSER_KEYS = ("browser_unsupported", "browser_server_unreachable", "browser_server_unexpected",
