@@ -109,8 +109,8 @@ def display(code: str) -> str:
 
 def normalize(value) -> str | None:
     """The code a person typed, as generated; ``None`` when it cannot be one."""
-    if not isinstance(value, str) or len(value) > MAX_INPUT:
-        return None
+    if not isinstance(value, str) or len(value) > MAX_INPUT or not value.isascii():
+        return None  # non-ASCII first: str.upper() maps some letters ("ı", "ſ") onto ASCII ones
     code = value.translate(_IGNORED).upper().translate(_LOOK_ALIKES)
     if len(code) != LENGTH or any(ch not in ALPHABET for ch in code):
         return None

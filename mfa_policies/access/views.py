@@ -101,7 +101,8 @@ def recovery_code(request):
             django_messages.success(request, enrollment_message("recovery_code_accepted", remaining=left))
             return HttpResponseRedirect(f"{reverse('enrollment:add')}?{urlencode({'next': challenge.next_url})}")
     return render(request, "enrollment/recovery_use.html", {
-        "form": form, "application": challenge.application, "allowed_text": kinds_text(challenge.kinds),
+        "form": form, "application": challenge.application,
+        "allowed_text": kinds_text(challenge.decision.allowed_authenticators),
         "availability": availability, "back_url": f"{reverse('mfa:verify')}?{urlencode({'next': challenge.next_url})}",
     }, status=400 if form.errors else 200)
 
