@@ -29,7 +29,7 @@ from . import selectors, step_up, throttle, totp
 from . import webauthn as wa
 from .messages import MESSAGES, EnrollmentError
 from .models import Authenticator
-from .signals import authenticator_added, authenticator_removed
+from .signals import authenticator_added, authenticator_removed, enrollment_verified
 
 logger = logging.getLogger("mfagate.enrollment")
 
@@ -75,6 +75,17 @@ def _added(request, acting_user, authenticator: Authenticator) -> None:
             ip_address=_ip(request))
 
 
+def _verified_by_enrollment(request, acting_user, authenticator: Authenticator) -> None:
+    """After an enrollment committed: proving the code or the ceremony was a verification with the
+    new authenticator in this browser session, so it opens the step-up window (rotating the session
+    key) and — through ``enrollment_verified``, which the access runtime receives — records an MFA
+    session for its kind. Nothing happens for a request that is not the user's own browser."""
+    if getattr(request, "user", None) != acting_user or getattr(request, "session", None) is None:
+        return
+    step_up.open_window(request)
+    enrollment_verified.send(sender=Authenticator, user=acting_user, authenticator=authenticator, request=request)
+
+
 def _clean_name(name: str | None, default: str) -> str:
     name = (name or "").strip()
     if len(name) > 64:
@@ -107,6 +118,7 @@ def totp_add(*, request, acting_user, key_hex: str, code: str, name: str = "") -
     except IntegrityError:
         # A concurrent request enrolled one first: the one-TOTP-per-user constraint held.
         raise EnrollmentError("totp_exists") from None
+    _verified_by_enrollment(request, acting_user, authenticator)
     return authenticator
 
 
@@ -133,6 +145,7 @@ def webauthn_add(*, request, acting_user, credential, name: str = "") -> Authent
             _added(request, acting_user, authenticator)
     except IntegrityError:
         raise EnrollmentError("webauthn_already_registered") from None
+    _verified_by_enrollment(request, acting_user, authenticator)
     return authenticator
 
 

@@ -42,3 +42,29 @@ class TotpEnrollForm(forms.Form):
         help_text="Optional, e.g. “Work phone”. Defaults to “Authenticator application”.",
     )
     code = CodeField()
+
+
+class RecoveryCodeField(forms.CharField):
+    """A recovery code as typed. Bounded here; checked by :func:`enrollment.recovery.use`, so a
+    malformed code counts in the throttle like a wrong one. Django's own refusals (a NUL
+    character, the length) are replaced by the one message about the format."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Recovery code")
+        kwargs.setdefault("error_messages", {"required": MESSAGES["recovery_code_format"]})
+        super().__init__(**kwargs)
+        self.validators = []  # the NUL and length validators: the service answers those
+        self.widget.attrs.update({"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                                  "autofocus": True, "maxlength": 64})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if len(value) > 64:
+            raise forms.ValidationError(MESSAGES["recovery_code_format"])
+        return value
+
+
+class RecoveryCodeForm(forms.Form):
+    """One of the user's recovery codes (the MFA challenge, the step-up page)."""
+
+    code = RecoveryCodeField()

@@ -93,6 +93,30 @@ MESSAGES: dict[str, str] = {
     "grace_left_sign_ins": "You can skip this {count} more {times}.",
     "grace_left_until": "You can skip this until {until}.",
     "grace_left_both": "You can skip this {count} more {times}, until {until} at the latest.",
+    # Recovery codes (enrollment/recovery.py)
+    "recovery_code_format": (
+        "Enter one of your recovery codes: 16 letters and digits, such as ABCD-EFGH-JKMN-PQRS "
+        "(dashes, spaces and case do not matter)."
+    ),
+    "recovery_code_invalid": (
+        "That recovery code is not valid. Check it and try again; codes from before your latest "
+        "set was generated no longer work."
+    ),
+    "recovery_code_used": "That recovery code has already been used. Each code works once: enter another one.",
+    "recovery_codes_off": (
+        "Recovery codes are turned off by {organizations}. If you have lost your MFA devices, "
+        "ask your administrator to help you enroll a new one."
+    ),
+    "recovery_needs_authenticator": (
+        "Add an MFA device first: recovery codes are a backup for your MFA devices, not a replacement for them."
+    ),
+    "recovery_codes_generated": "Your new recovery codes are below. Save them now: they are shown only once.",
+    "recovery_code_accepted": (
+        "Recovery code accepted ({remaining} left). Add a new MFA device now: a recovery code lets you "
+        "change your MFA devices for 10 minutes, but it does not replace one."
+    ),
+    "recovery_copied": "Copied. Keep them somewhere safe, away from your MFA devices.",
+    "recovery_copy_failed": "Your browser did not allow copying. Select the codes and copy them yourself.",
     # Admin console
     "admin_delete_not_allowed": "You do not have permission to delete other users' MFA devices.",
     "admin_deleted": "MFA device “{name}” of {email} deleted. Their other sessions must verify again.",
@@ -109,6 +133,14 @@ MESSAGES: dict[str, str] = {
     "admin_throttle_locked": "{failures} consecutive failed attempts: locked until {at}.",
     "admin_throttle_free": "{failures} consecutive failed attempts. The user can try again now; more failures lengthen the wait.",
 }
+
+
+#: What static/js/recovery-codes.js may say (handed over by the recovery codes page).
+RECOVERY_BROWSER_KEYS = ("recovery_copied", "recovery_copy_failed")
+
+
+def recovery_browser_messages() -> dict[str, str]:
+    return {key: MESSAGES[key] for key in RECOVERY_BROWSER_KEYS}
 
 
 BROWSER_KEYS = ("browser_unsupported", "browser_server_unreachable", "browser_server_unexpected",

@@ -81,3 +81,32 @@ class VerificationThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.consecutive_failures} consecutive failures"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code of a user (issue 11; NIST SP 800-63B-4 "saved recovery codes").
+
+    Only a salted SHA-256 digest is stored: ``sha256(salt || code)`` with a random 16-byte salt per
+    code. A slow password hash is unnecessary here because the code is not chosen by a person: it
+    holds 80 bits from a CSPRNG (:mod:`enrollment.recovery`), so even with the table in hand a
+    brute-force search costs about 2**80 hashes per code, and the per-code salt stops any
+    precomputation across codes or users. Online guessing is bounded by the account throttle.
+
+    ``used_at`` is set once, by a conditional update (``... WHERE used_at IS NULL``), which is what
+    makes a code single-use under concurrency; a used row is kept so the user can be told "already
+    used". Regenerating deletes every row of the user.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    salt = models.CharField(max_length=32, editable=False, help_text="16 random bytes, hex")
+    digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of salt and code, hex")
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "used_at"], name="recovery_code_user_used")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id} ({'used' if self.used_at else 'unused'})"

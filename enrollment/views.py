@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.adapter import safe_next as site_safe_next
@@ -25,10 +26,10 @@ from mfa_policies import clock
 from mfa_policies import constants as c
 from mfa_policies.resolution import kinds_text, when_text
 
-from . import assertion, flows, requested, selectors, step_up as step_up_window, totp
+from . import assertion, flows, recovery, requested, selectors, step_up as step_up_window, totp
 from . import webauthn as wa
-from .forms import CodeForm, TotpEnrollForm
-from .messages import MESSAGES, EnrollmentError, browser_messages, message
+from .forms import CodeForm, RecoveryCodeForm, TotpEnrollForm
+from .messages import MESSAGES, EnrollmentError, browser_messages, message, recovery_browser_messages
 from .verification import WEBAUTHN_KINDS, VerificationError, totp_verify
 
 logger = logging.getLogger("mfagate.enrollment")
@@ -106,6 +107,7 @@ def launcher(request):
         "apps": apps,
         "devices": selectors.devices_for(request.user),
         "has_organization": bool(selectors.organizations_for(request.user)),
+        "recovery": _recovery_summary(request.user),
     })
 
 
@@ -265,6 +267,72 @@ def step_up(request):
     return render(request, "enrollment/step_up.html", {
         "form": form, "has_totp": has_totp, "has_webauthn": any(d.is_webauthn for d in user_devices),
         "next": next_url, "browser_messages": browser_messages(),
+        "recovery_url": _with_next(reverse("enrollment:step_up_recovery"), next_url)
+        if recovery.availability(request.user).allowed and recovery.remaining(request.user) else None,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def step_up_recovery(request):
+    """Step-up with a recovery code: it opens the window like a verification; then on to where
+    the person was going, or to add a new MFA device."""
+    next_url = _next(request)
+    if not selectors.has_devices(request.user):
+        return redirect(next_url or reverse("enrollment:add"))
+    form = RecoveryCodeForm(request.POST or None)
+    availability = recovery.availability(request.user)
+    if request.method == "POST" and availability.allowed and form.is_valid():
+        try:
+            left = recovery.use(request=request, user=request.user, code=form.cleaned_data["code"])
+        except EnrollmentError as exc:
+            form.add_error("code", exc.message)
+        else:
+            messages.success(request, message("recovery_code_accepted", remaining=left))
+            return redirect(next_url or reverse("enrollment:add"))
+    return render(request, "enrollment/recovery_use.html", {
+        "form": form, "next": next_url, "back_url": _with_next(reverse("enrollment:step_up"), next_url),
+        "availability": availability,
+    }, status=400 if form.errors else 200)
+
+
+# ------------------------------------------------------------------------------ recovery codes
+def _recovery_summary(user) -> dict:
+    return {"availability": recovery.availability(user), "has_codes": recovery.has_codes(user),
+            "remaining": recovery.remaining(user), "count": recovery.COUNT}
+
+
+@login_required
+@require_GET
+def recovery_codes(request):
+    return render(request, "enrollment/recovery_codes.html", {
+        **_recovery_summary(request.user), "has_devices": selectors.has_devices(request.user),
+    })
+
+
+@never_cache
+@login_required
+@require_POST
+@step_up_first(come_back_to="enrollment:recovery_codes")
+def recovery_codes_generate(request):
+    """Generate (or regenerate) the codes and show them in this response only: they are never
+    stored in the clear, so a reload cannot show them again."""
+    replaced = recovery.has_codes(request.user)
+    try:
+        codes = recovery.generate(request=request, acting_user=request.user)
+    except EnrollmentError as exc:
+        messages.error(request, exc.message)
+        return redirect("enrollment:recovery_codes")
+    messages.success(request, MESSAGES["recovery_codes_generated"])
+    generated_at = clock.now()
+    text = "\n".join([
+        f"mfagate recovery codes for {request.user.email}",
+        f"generated {generated_at:%Y-%m-%d %H:%M} UTC; each code works once",
+        "", *codes, "",
+    ])
+    return render(request, "enrollment/recovery_codes_new.html", {
+        "codes": codes, "download_text": text, "recovery_messages": recovery_browser_messages(),
+        "generated_at": generated_at, "replaced": replaced,
     })
 
 

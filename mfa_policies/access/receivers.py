@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from enrollment.signals import authenticator_removed
+from enrollment.signals import authenticator_removed, enrollment_verified
 from mfa_policies import generation
 
 from . import mirror, session_state  # noqa: F401  (mirror: listens to this process's changes)
@@ -32,3 +32,12 @@ def remover_keeps_its_sessions(sender, user, authenticator_id, kind, acting_user
         return
     session_state.adopt_user_generation(request, removed_authenticator_id=authenticator_id,
                                         user_generation=generation.stored_user_generation(user.pk))
+
+
+@receiver(enrollment_verified, dispatch_uid="mfagate-enrollment-is-a-verification")
+def mfa_session_on_enrollment(sender, user, authenticator, request, **kwargs):
+    """Proving a code or a WebAuthn ceremony at enrollment is a verification with that
+    authenticator: this browser session holds an MFA session for its kind (issue 11 item 4), so
+    the application that sent the user to enroll lets them in without another challenge."""
+    session_state.record_mfa(request, kind=authenticator.kind, authenticator_id=str(authenticator.pk),
+                             user_generation=generation.stored_user_generation(user.pk))

@@ -13,9 +13,10 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment import assertion
-from enrollment.forms import CodeForm
-from enrollment.messages import browser_messages
+from enrollment import assertion, recovery
+from enrollment.forms import CodeForm, RecoveryCodeForm
+from enrollment.messages import EnrollmentError, browser_messages
+from enrollment.messages import message as enrollment_message
 from enrollment.verification import VerificationError, totp_verify
 from mfa_policies import constants as c
 from mfa_policies.messages import message
@@ -68,6 +69,41 @@ def verify(request):
         "query": urlencode({"next": challenge.next_url}),
         "trail": challenge.decision.trail,
         "browser_messages": browser_messages(),
+        "recovery_url": f"{reverse('mfa:recovery')}?{urlencode({'next': challenge.next_url})}"
+        if _recovery(request, challenge).allowed and recovery.remaining(request.user) else None,
+    }, status=400 if form.errors else 200)
+
+
+def _recovery(request, challenge) -> recovery.Availability:
+    return recovery.availability(request.user, application_organization_id=challenge.application.organization_id)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def recovery_code(request):
+    """"Use a recovery code" at the MFA challenge. The code never finishes the challenge (README
+    "Recovery codes"): it opens the step-up window and sends the user to add a new MFA device,
+    and that enrollment is the verification that lets them continue."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    challenge = challenge_for(request)
+    if isinstance(challenge, NoChallenge):
+        return responses.no_challenge(request, challenge)
+    availability = _recovery(request, challenge)
+    form = RecoveryCodeForm(request.POST or None)
+    if request.method == "POST" and availability.allowed and form.is_valid():
+        try:
+            left = recovery.use(request=request, user=request.user, code=form.cleaned_data["code"],
+                                application_organization_id=challenge.application.organization_id)
+        except EnrollmentError as exc:
+            form.add_error("code", exc.message)
+        else:
+            django_messages.success(request, enrollment_message("recovery_code_accepted", remaining=left))
+            return HttpResponseRedirect(f"{reverse('enrollment:add')}?{urlencode({'next': challenge.next_url})}")
+    return render(request, "enrollment/recovery_use.html", {
+        "form": form, "application": challenge.application,
+        "allowed_text": kinds_text(challenge.decision.allowed_authenticators),
+        "availability": availability, "back_url": f"{reverse('mfa:verify')}?{urlencode({'next': challenge.next_url})}",
     }, status=400 if form.errors else 200)
 
 

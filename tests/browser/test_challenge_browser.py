@@ -34,8 +34,14 @@ def test_policy_1_user_enrolls_a_key_and_passes_the_challenge_with_it(browser, s
     shot(page, "30-enroll-first")
     register(page, site, "Security key", name="Desk key")
     page.wait_for_url(f"{site}/account/mfa-devices/")
-
+    # Registering the key was a verification with it (issue 11): Application A lets p1 in at once.
     page.goto(f"{site}/demo/a/")
+    assert page.url == f"{site}/demo/a/"
+
+    # The next sign-in starts without an MFA session: the challenge asks for the key.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    sign_in(page, site, "p1@demo.test", "/demo/a/")
     page.wait_for_url("**/mfa/verify/?next=%2Fdemo%2Fa%2F")
     assert page.locator("input[name=code]").count() == 0, "Policy 1 offers no authenticator application"
     shot(page, "31-challenge-security-key")
