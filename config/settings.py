@@ -127,6 +127,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# allauth's e-mails say "[<site name>] …", and without the Sites framework the site's name is the
+# request's host ("[localhost:8000] …"); they name the product instead (bodies: templates/account/email/).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[mfagate] "
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Local self sign-up is closed (admins create accounts); enterprise IdPs may provision users.
@@ -188,6 +191,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise before any view.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # With DEBUG off, hashed names from `collectstatic` (make serve runs it), which whitenoise serves
 # with far-future cache headers; a page naming a file that was not collected fails loudly.
 STORAGES = {

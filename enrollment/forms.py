@@ -37,11 +37,18 @@ class CodeForm(forms.Form):
 
 
 class TotpEnrollForm(forms.Form):
+    """The device's name first, then the code (the page asks in that order)."""
+
     name = forms.CharField(
         label="Device name", max_length=64, required=False,
         help_text="Optional, e.g. “Work phone”. Defaults to “Authenticator application”.",
     )
     code = CodeField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The person scans the QR code first: focusing the code field would scroll it away on a phone.
+        self.fields["code"].widget.attrs.pop("autofocus", None)
 
 
 class RecoveryCodeField(forms.CharField):

@@ -78,12 +78,26 @@ MESSAGES: dict[str, str] = {
     "browser_failed": "Your browser could not complete the request: {detail}.",
     "browser_no_answer": "No authenticator answered. Try again.",
     "browser_incomplete": "The verification did not complete. Try again.",
+    # The setup key's copy button (enrollment.js)
+    "browser_copied": "Setup key copied. Paste it into your authenticator app.",
+    "browser_copy_failed": "The browser did not allow copying. Select the key and copy it by hand.",
     # Portal
     "sign_in_first": "Sign in first.",
     "choose_webauthn_kind": "Choose Security key or Biometrics.",
     "totp_added": "Authenticator application added.",
     "webauthn_added": "{label} “{name}” added.",
-    "device_removed": "MFA device “{name}” removed.",
+    "device_removed": "“{name}” was removed from your MFA devices.",
+    "device_remove_confirm": "Remove “{name}”?",
+    "device_remove_consequence": (
+        "You will no longer be able to verify with it. Your other browser sessions will have to verify again."
+    ),
+    "device_remove_last": (
+        "This is your only MFA device: applications that require multi-factor authentication will ask "
+        "you to add one before you can continue."
+    ),
+    "device_not_found": (
+        "This MFA device is not one of yours, or it has already been removed. Nothing was changed."
+    ),
     "kind_not_offered": "Your organizations do not allow this kind of MFA device.",
     "step_up_required": "Verify with one of your MFA devices first. Adding or removing a device needs a verification from the last 10 minutes.",
     "device_name": "Give the device a name of at most 64 characters.",
@@ -145,11 +159,12 @@ def recovery_browser_messages() -> dict[str, str]:
 
 BROWSER_KEYS = ("browser_unsupported", "browser_server_unreachable", "browser_server_unexpected",
                 "browser_cancelled", "browser_wrong_address", "browser_kind_not_supported", "browser_failed",
-                "browser_no_answer", "browser_incomplete", "webauthn_already_registered")
+                "browser_no_answer", "browser_incomplete", "webauthn_already_registered",
+                "browser_copied", "browser_copy_failed")
 
 
 def browser_messages() -> dict[str, str]:
-    """What the WebAuthn scripts may say, for ``json_script`` (placeholders such as ``{status}``
+    """What the scripts (WebAuthn, the setup key's copy button) may say, for ``json_script`` (placeholders such as ``{status}``
     are filled in by the script)."""
     return {key: MESSAGES[key] for key in BROWSER_KEYS}
 

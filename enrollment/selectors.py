@@ -17,6 +17,12 @@ def devices_for(user) -> list[Authenticator]:
     return list(Authenticator.objects.filter(user=user).order_by("created_at"))
 
 
+def device_of(user, authenticator_id) -> Authenticator | None:
+    """``user``'s authenticator ``authenticator_id`` (a UUID from the URL), or ``None`` when it is
+    someone else's or gone."""
+    return Authenticator.objects.filter(user=user, pk=authenticator_id).first()
+
+
 def enrolled_kinds(user) -> frozenset[str]:
     """The kinds of the user's authenticators (the resolver's ``enrolled_kinds``): one query."""
     return frozenset(Authenticator.objects.filter(user=user).order_by().values_list("kind", flat=True).distinct())

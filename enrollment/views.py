@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -182,6 +182,7 @@ def add_totp(request):
     return render(request, "enrollment/add_totp.html", {
         "form": form, "qr_svg": totp.qr_svg(uri), "setup_key": totp.setup_key_groups(key_hex),
         "next": next_url, "exists": exists, "totp_exists": MESSAGES["totp_exists"],
+        "browser_messages": browser_messages(),
     })
 
 
@@ -355,14 +356,39 @@ def step_up_verify(request):
 
 # ------------------------------------------------------------------------------------- remove
 @login_required
+@require_http_methods(["GET", "POST"])
 def remove(request, authenticator_id):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    """``GET``: "Remove “<name>”?" — the confirmation page, a plain form (no script needed).
+    ``POST`` (that form): remove the device. Both need the step-up window; without it the person
+    verifies first and comes back to the confirmation. A device that is not one of the user's —
+    another user's, or one already removed (the confirmation sent twice) — gets a page saying so
+    (404), and nothing is removed."""
     return _remove(request, authenticator_id=authenticator_id)
 
 
-@step_up_first(come_back_to="enrollment:devices")
+def _not_found(request):
+    return render(request, "enrollment/remove_confirm.html", {"missing": MESSAGES["device_not_found"]}, status=404)
+
+
+@step_up_first
 def _remove(request, *, authenticator_id):
-    removed = flows.authenticator_remove(request=request, acting_user=request.user, authenticator_id=authenticator_id)
+    if request.method == "GET":
+        device = selectors.device_of(request.user, authenticator_id)
+        if device is None:
+            return _not_found(request)
+        return render(request, "enrollment/remove_confirm.html", {
+            "device": device,
+            "question": message("device_remove_confirm", name=device.name),
+            "consequence": MESSAGES["device_remove_consequence"],
+            "last_device": MESSAGES["device_remove_last"] if len(selectors.devices_for(request.user)) == 1 else "",
+        })
+    try:
+        removed = flows.authenticator_remove(request=request, acting_user=request.user,
+                                             authenticator_id=authenticator_id)
+    except Http404:
+        return _not_found(request)
+    except EnrollmentError as exc:  # the window closed between the check above and the flow's own
+        messages.info(request, exc.message)
+        return redirect(_with_next(reverse("enrollment:step_up"), request.path))
     messages.success(request, message("device_removed", name=removed["name"]))
     return redirect("enrollment:devices")

@@ -7,6 +7,8 @@ these by key through :func:`message`; the wording lives here only, so the admin,
 
 from __future__ import annotations
 
+from . import constants as c
+
 MESSAGES = {
     # ------------------------------------------------------------------ the access runtime
     "enroll_first": "“{app}” requires multi-factor authentication with {kinds}. Add one to continue.",
@@ -27,6 +29,13 @@ MESSAGES = {
     "server_error": "mfagate could not answer this request. Nothing was granted. Try again; if it keeps "
                     "happening, tell your administrator the reference below.",
     "error_reference": "Reference: {request_id}",
+    # The MFA challenge page: what this application accepts, and what to do without any of it.
+    "challenge_accepts": "“{app}” accepts {kinds}. Verify with one of your MFA devices to continue.",
+    "challenge_none_title": "Don't have any of these with you?",
+    "challenge_none_add": "Add an MFA device that “{app}” accepts. You verify with one of your current MFA "
+                          "devices first.",
+    "challenge_none_admin": "Lost access to all of your MFA devices? Contact your administrator: they can "
+                            "delete the lost devices so you can enroll a new one.",
     # ------------------------------------------------------------------------ durations
     # Refusals name no field: the admin shows them next to it, the API puts the field's name in
     # front ("<field>: <words>", api/envelope.py). A setting named in words is named by its label.
@@ -135,5 +144,18 @@ MESSAGES = {
 }
 
 
+# A kind as a sentence names it: "accepts an authenticator application or a security key".
+KIND_PHRASES = {c.TOTP: "an authenticator application", c.SECURITY_KEY: "a security key", c.BIOMETRICS: "biometrics"}
+
+
 def message(key: str, **params) -> str:
     return MESSAGES[key].format(**params)
+
+
+def kinds_phrase(kinds) -> str:
+    """``kinds`` with their articles, in the canonical order: “an authenticator application, a
+    security key or biometrics”."""
+    names = [KIND_PHRASES[k] for k in c.AUTHENTICATOR_KINDS if k in kinds]
+    if not names:
+        return "no method"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

@@ -19,7 +19,7 @@ from enrollment.messages import EnrollmentError, browser_messages
 from enrollment.messages import message as enrollment_message
 from enrollment.verification import VerificationError, totp_verify
 from mfa_policies import constants as c
-from mfa_policies.messages import message
+from mfa_policies.messages import kinds_phrase, message
 from mfa_policies.resolution import kinds_text
 
 from . import responses, tokens
@@ -59,10 +59,16 @@ def verify(request):
          "verify_url": f"{reverse('mfa:webauthn_verify')}?{urlencode({'kind': kind})}"}
         for kind in challenge.kinds if kind in WEBAUTHN_BUTTONS and kind in kinds_enrolled
     ]
+    app = challenge.application.name
     return render(request, "mfa/verify.html", {
         "challenge": challenge,
         "application": challenge.application,
-        "allowed_text": kinds_text(challenge.kinds),
+        "accepts": message("challenge_accepts", app=app,
+                           kinds=kinds_phrase(challenge.decision.allowed_authenticators)),
+        "none_title": message("challenge_none_title"),
+        "none_add": message("challenge_none_add", app=app),
+        "none_admin": message("challenge_none_admin"),
+        "enroll_url": f"{reverse('enrollment:add')}?{urlencode({'next': challenge.next_url})}",
         "offer_totp": c.TOTP in challenge.kinds and c.TOTP in kinds_enrolled,
         "form": form,
         "webauthn": webauthn,

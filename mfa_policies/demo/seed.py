@@ -31,7 +31,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("p1@demo.test", ("viewer",), "matches Policy 1 on Application A: security key only, every hour"),
     DemoUser("p2@demo.test", ("viewer",), "matches Policy 2 on Application A: no MFA prompt"),
-    DemoUser("other@demo.test", ("viewer",), "matches neither: authenticator app or security key, 24h"),
+    DemoUser("other@demo.test", ("viewer",), "matches neither: authenticator app, security key or biometrics, 24h"),
     DemoUser("mixed@demo.test", ("admin", "billing"), "exempt admin + non-exempt billing role: MFA applies"),
     DemoUser("admin@demo.test", ("admin",), "superuser; exempt role, but the Admin console (/admin/) "
              "has custom MFA: enroll at /AddMfaDevice first", True),
@@ -120,8 +120,10 @@ def demo_reset() -> DemoReset:
     _save(Connection, {"key": c.CONNECTION_EMAIL_OTP}, {"name": "One-time PIN", "kind": c.CONNECTION_EMAIL_OTP})
     okta = _save(Connection, {"key": "okta"}, {"name": "Okta", "kind": c.CONNECTION_OIDC, "provider_id": "okta"})
 
+    # All three kinds, so seed 002's "Biometrics > Register biometrics" works out of the box.
     org = _save(Organization, {"name": "Demo"}, {
-        "auth_domain": "demo.localhost", "allowed_authenticators": [c.TOTP, c.SECURITY_KEY], "session_duration": "24h",
+        "auth_domain": "demo.localhost", "allowed_authenticators": [c.TOTP, c.SECURITY_KEY, c.BIOMETRICS],
+        "session_duration": "24h",
         "mfa_required_for_all_apps": True, "amr_matching_enabled": False, "amr_session_duration": "24h",
         "required_aaguids": None,
     }, m2m={"exempt_roles": [roles["admin"]], "exempt_connections": [okta]})

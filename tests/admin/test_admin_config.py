@@ -26,7 +26,7 @@ def test_turning_off_independent_mfa_with_custom_policies_is_refused_in_the_admi
                                       org_form(demo, allowed_authenticators=[], mfa_required_for_all_apps=""))
     assert response.status_code == 200
     assert "policy “Policy 1”" in response.content.decode()
-    assert Organization.objects.get(pk=demo.pk).allowed_authenticators == ["totp", "security_key"]
+    assert Organization.objects.get(pk=demo.pk).allowed_authenticators == ["totp", "security_key", "biometrics"]
 
 
 def test_an_admin_change_is_audited_with_the_actor_and_revokes_app_sessions(demo_admin_client, demo):

@@ -105,7 +105,9 @@ def test_remove_inside_the_step_up_window_and_be_refused_after_it(browser, site,
     row = page.locator(f"tr[data-device='{first.pk}']")
     row.locator("summary").click()
     shot(page, "10-remove-menu")
-    row.get_by_role("button", name="Remove MFA device").click()
+    row.get_by_role("link", name="Remove MFA device").click()
+    page.wait_for_url(f"{site}/account/mfa-devices/{first.pk}/remove/")
+    page.get_by_role("button", name="Remove MFA device").click()  # the confirmation
     page.wait_for_url(f"{site}/account/mfa-devices/")
     shot(page, "11-devices-after-remove")
     assert not Authenticator.objects.filter(pk=first.pk).exists()
@@ -114,7 +116,7 @@ def test_remove_inside_the_step_up_window_and_be_refused_after_it(browser, site,
     key = Authenticator.objects.get(user=member)
     row = page.locator(f"tr[data-device='{key.pk}']")
     row.locator("summary").click()
-    row.get_by_role("button", name="Remove MFA device").click()
+    row.get_by_role("link", name="Remove MFA device").click()
     page.wait_for_url("**/account/mfa-devices/verify/**")
     shot(page, "12-step-up-after-window")
     assert Authenticator.objects.filter(pk=key.pk).exists()
@@ -207,7 +209,8 @@ def test_a_new_user_goes_from_add_mfa_device_to_three_devices_and_removes_one(br
     totp_device = Authenticator.objects.get(user=member, kind=c.TOTP)
     row = page.locator(f"tr[data-device='{totp_device.pk}']")
     row.locator("summary").click()
-    row.get_by_role("button", name="Remove MFA device").click()
+    row.get_by_role("link", name="Remove MFA device").click()
+    page.get_by_role("button", name="Remove MFA device").click()  # the confirmation
     page.wait_for_url(f"{site}/account/mfa-devices/")
     shot(page, "22-two-devices-left")
     assert sorted(Authenticator.objects.filter(user=member).values_list("kind", flat=True)) == sorted(

@@ -131,11 +131,12 @@ def test_another_users_device_id_is_404_and_nothing_is_deleted(client, member, m
     assert not AuditEvent.objects.filter(action="authenticator.removed").exists()
 
 
-def test_remove_by_get_is_not_allowed(client, member, clock):
+def test_remove_by_get_only_asks_to_confirm(client, member, clock):
     authenticator, otp = enroll_totp(member)
     client.force_login(member)
     _step_up(client, otp)
-    assert client.get(reverse("enrollment:remove", args=[authenticator.pk])).status_code == 405
+    response = client.get(reverse("enrollment:remove", args=[authenticator.pk]))
+    assert response.status_code == 200 and "Remove “Phone”?" in response.content.decode()
     assert Authenticator.objects.filter(pk=authenticator.pk).exists()
 
 

@@ -165,7 +165,7 @@ def test_seed_demo_if_empty_leaves_a_database_with_data_alone(db, existing):
 @pytest.mark.parametrize("email, app, required, kinds, duration, decided_by", [
     ("p1@demo.test", "Application A", True, ["security_key"], "1h", "policy"),
     ("p2@demo.test", "Application A", False, [], None, "policy"),
-    ("other@demo.test", "Application A", True, ["totp", "security_key"], "24h", "organization"),
+    ("other@demo.test", "Application A", True, ["totp", "security_key", "biometrics"], "24h", "organization"),
     ("p1@demo.test", "Application B", False, [], None, "application"),
     ("p2@demo.test", "Application B", False, [], None, "application"),
     ("other@demo.test", "Application B", False, [], None, "application"),
