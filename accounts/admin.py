@@ -20,6 +20,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,9 +32,11 @@ from enrollment import flows, selectors, throttle
 from enrollment import webauthn as wa
 from enrollment.messages import MESSAGES
 from enrollment.models import Authenticator
-from mfa_policies.admin.filters import RelatedSearchFilter
+from mfa_policies.admin.filters import RelatedSearchFilter, UserFilter
+from mfa_policies.messages import message
 
 from .admin_base import AuditedModelAdmin, ReadOnlyModelAdmin, ip_of
+from .audit import CONFIGURATION_FAMILIES, SECURITY_FAMILIES
 from .models import AuditEvent, User
 from .services import (group_delete, group_save, social_app_delete, social_app_save, user_delete,
                        user_password_set, user_save)
@@ -206,12 +209,41 @@ def _throttle_text(state: throttle.ThrottleState):
     return MESSAGES["admin_throttle_free"].format(failures=state.consecutive_failures)
 
 
+class ActionFamilyFilter(admin.SimpleListFilter):
+    """The kind of event — an action's family (``mfa.verified`` is in ``mfa``), the security events
+    together or every configuration change — from a fixed list: drawing it runs no query (Django's
+    own filter on ``action`` lists the distinct actions of every row). One action exactly:
+    ``?action=mfa.verification_failed``."""
+
+    title = "kind of event"
+    parameter_name = "family"
+    GROUPS = {"security": SECURITY_FAMILIES, "configuration": CONFIGURATION_FAMILIES,
+              **{family: (family,) for family in (*SECURITY_FAMILIES, *CONFIGURATION_FAMILIES)}}
+
+    def lookups(self, request, model_admin):
+        return [(key, message(f"audit_family_{key}"))
+                for key in ("security", *SECURITY_FAMILIES, "configuration", *CONFIGURATION_FAMILIES)]
+
+    def queryset(self, request, queryset):
+        families = self.GROUPS.get(self.value())  # anything else typed into the address: no filter
+        if not families:
+            return queryset
+        match = Q()
+        for family in families:
+            match |= Q(action__startswith=f"{family}.")
+        return queryset.filter(match)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """The audit log is read-only: events are written by services, never edited."""
+    """The audit log is read-only: events are written by services, never edited.
 
-    list_display = ["at", "actor_label", "action", "object_type", "object_label", "ip_address"]
-    list_filter = ["action", "object_type"]
+    Filtered by kind of event and by the user it concerns or who acted, each a text box (an
+    e-mail address or part of one, or a user id) — never a list of every user."""
+
+    list_display = ["at", "actor_label", "action", "subject_user", "object_type", "object_label", "ip_address"]
+    list_select_related = ["subject_user"]
+    list_filter = [ActionFamilyFilter, ("subject_user", UserFilter), ("actor", UserFilter)]
     search_fields = ["actor_label", "object_label", "object_id"]
     date_hierarchy = "at"
     show_full_result_count = False  # the log only grows: no second count of every row under a search or filter
