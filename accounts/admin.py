@@ -25,6 +25,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -138,6 +139,9 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
             "mfa_throttle_text": _throttle_text(state),
             "mfa_throttle_unlock_url": reverse("admin:accounts_user_mfa_throttle_unlock", args=[user.pk])
             if not state.is_clear and flows.may_unlock_throttle(request.user) else "",
+            "mfa_security_events_url": f"{reverse('admin:accounts_auditevent_changelist')}?"
+                                       f"{urlencode({'subject_user': user.pk, 'family': 'security'})}"
+            if request.user.has_perm("accounts.view_auditevent") else "",
         }
 
     def mfa_device_delete_view(self, request, user_id, authenticator_id):

@@ -8,11 +8,14 @@ import datetime as dt
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.audit import CONFIGURATION_FAMILIES, SECURITY_FAMILIES
 from accounts.models import AuditEvent, User
+from enrollment import throttle
 from mfa_policies import clock as clock_module
+from tests.support.authenticators import session_request
 
 URL = reverse("admin:accounts_auditevent_changelist")
 MAX_QUERIES = 10
@@ -133,3 +136,22 @@ def test_the_audit_log_stays_read_only(admin_client, clock):
     assert admin_client.post(change, {"action": "forged"}).status_code == 403
     assert AuditEvent.objects.get(pk=event.pk).action != "forged"
     assert admin_client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
+
+
+def test_the_user_page_links_to_their_security_events(admin_client, clock, make_user):
+    user = make_user("linked@example.test")
+    throttle.record_failure(user, request=session_request(user, remote_addr="203.0.113.1"))
+    for _ in range(4):
+        throttle.record_failure(user)
+    page = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
+    link = re.search(r'href="([^"]+)" id="mfa-security-events"', page).group(1).replace("&amp;", "&")
+    assert link == f"{URL}?subject_user={user.pk}&family=security"
+    assert _rows(admin_client.get(link)) == ["throttle.delayed"]
+
+
+def test_staff_who_may_not_view_the_log_get_no_link(client, clock, make_user):
+    staff = make_user("helper@example.test", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(staff)
+    page = client.get(reverse("admin:accounts_user_change", args=[staff.pk]))
+    assert page.status_code == 200 and 'id="mfa-security-events"' not in page.content.decode()
