@@ -239,6 +239,14 @@ class ActionFamilyFilter(admin.SimpleListFilter):
         return queryset.filter(match)
 
 
+class TimeFilter(admin.DateFieldListFilter):
+    """Django's date filter (any date, today, past 7 days, this month, this year), titled "time"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "time"
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit log is read-only: events are written by services, never edited.
@@ -250,9 +258,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     # the action's family and on each event's page.
     list_display = ["at_utc", "action", "subject_user", "actor_label", "ip_address", "object_label"]
     list_select_related = ["subject_user"]
-    list_filter = [("subject_user", UserFilter), ("actor", UserFilter), ActionFamilyFilter]
+    # "By time" is Django's fixed date filter (today, past 7 days, this month, this year) on the indexed
+    # time: drawing it runs no query. A date hierarchy read every row's month on each page (1.2 s
+    # at a million events); the export takes any range (manage.py export_audit --since --until).
+    list_filter = [("subject_user", UserFilter), ("actor", UserFilter), ActionFamilyFilter,
+                   ("at", TimeFilter)]
     search_fields = ["actor_label", "object_label", "object_id"]
-    date_hierarchy = "at"
     show_full_result_count = False  # the log only grows: no second count of every row under a search or filter
     show_facets = admin.ShowFacets.NEVER  # "Show counts" would count every family over the whole log
 

@@ -27,7 +27,8 @@ from tests.support.authenticators import code_at, enroll_totp, session_request
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
-HOSTILE_LABEL = 'Line one\nline two\r\u2028\u2029 "quoted", =cmd|\' /C calc\'!A0 \x00\x1b[31m ✓ 𝄞'
+# Every character a stored label can hold that could break a line-based reader (PostgreSQL stores no NUL).
+HOSTILE_LABEL = 'Line one\nline two\r\u2028\u2029 "quoted", =cmd|\' /C calc\'!A0 \x1b[31m\x7f ✓ 𝄞'
 
 
 def export(*args) -> str:
@@ -167,6 +168,8 @@ def test_user_selects_what_they_did_and_what_concerns_them(make_user, clock):
     (["--since", "2026-12-01", "--user", "nobody@example.test"], "--user: no user with email 'nobody@example.test'"),
     (["--since", "2026-12-01", "--user", ""], "--user: no user with email ''"),
     (["--since", "2026-12-01", "--user", "%"], "--user: no user with email '%'"),
+    (["--since", "2026-12-01", "--user", "alice@example.test\x00"], "--user: no user with email 'alice@example.test\\x00'"),
+    (["--since", "2026-12-01", "--user", "a" * 300], "--user: no user with email"),
     (["--since", "2026-12-01", "--format", "xml"], "invalid choice: 'xml'"),
     ([], "the following arguments are required: --since"),
 ])

@@ -155,3 +155,14 @@ def test_staff_who_may_not_view_the_log_get_no_link(client, clock, make_user):
     client.force_login(staff)
     page = client.get(reverse("admin:accounts_user_change", args=[staff.pk]))
     assert page.status_code == 200 and 'id="mfa-security-events"' not in page.content.decode()
+
+
+def test_the_time_filter_offers_fixed_ranges_and_narrows_the_list(admin_client, clock):
+    _world(3)
+    old = AuditEvent.objects.order_by("at").first()
+    AuditEvent.objects.filter(pk=old.pk).update(at=clock.now - dt.timedelta(days=40))
+    html = admin_client.get(URL).content.decode()
+    assert "By time" in html and "Past 7 days" in html
+    day = lambda days: f"{clock.now + dt.timedelta(days=days):%Y-%m-%d} 00:00:00+00:00"  # as the filter's links
+    week = admin_client.get(URL, {"at__gte": day(-7), "at__lt": day(1)})
+    assert len(_rows(week)) == 5

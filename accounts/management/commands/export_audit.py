@@ -107,7 +107,8 @@ class Command(BaseCommand):
             rows = rows.filter(match)
         if opts["user"] is not None:
             email = opts["user"].strip()
-            user = User.objects.filter(email__iexact=email).first() if 0 < len(email) <= 254 else None
+            looks_valid = 0 < len(email) <= 254 and not CONTROL.search(email)  # PostgreSQL refuses NUL
+            user = User.objects.filter(email__iexact=email).first() if looks_valid else None
             if user is None:
                 raise CommandError(f"--user: no user with email {email[:254]!r}")
             rows = rows.filter(Q(subject_user=user) | Q(actor=user))
