@@ -163,6 +163,9 @@ def test_the_time_filter_offers_fixed_ranges_and_narrows_the_list(admin_client, 
     AuditEvent.objects.filter(pk=old.pk).update(at=clock.now - dt.timedelta(days=40))
     html = admin_client.get(URL).content.decode()
     assert "By time" in html and "Past 7 days" in html
-    day = lambda days: f"{clock.now + dt.timedelta(days=days):%Y-%m-%d} 00:00:00+00:00"  # as the filter's links
-    week = admin_client.get(URL, {"at__gte": day(-7), "at__lt": day(1)})
+
+    def midnight(days):  # as the filter's own links spell it
+        return f"{clock.now + dt.timedelta(days=days):%Y-%m-%d} 00:00:00+00:00"
+
+    week = admin_client.get(URL, {"at__gte": midnight(-7), "at__lt": midnight(1)})
     assert len(_rows(week)) == 5
