@@ -8,11 +8,12 @@ step-up page through the Django client, from a chosen client address; time moves
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, connections
 
 from accounts.models import AuditEvent
 from enrollment import step_up, throttle, verification
@@ -372,3 +373,38 @@ def test_a_step_up_with_a_security_key_names_the_key(client, clock, victim):
 
 def test_the_step_up_purpose_is_the_one_the_audit_log_names():
     assert enrollment_views.STEP_UP_PURPOSE == verification.STEP_UP
+
+
+# ------------------------------------------------------------------------------ concurrency
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="needs PostgreSQL row locks (run with DATABASE_URL=postgres://...; .ci/run does)")
+def test_two_wrong_codes_racing_past_the_fourth_failure_send_one_notice(make_user, clock):
+    """The throttle row is locked while a failure is counted: two failures at once are the 5th
+    and the 6th, never two 5ths — one e-mail, two audit rows, one delay recorded per count."""
+    user = make_user()
+    _, otp = enroll_totp(user)
+    lock_out(user, throttle.NOTICE_AT - 1)
+    barrier = threading.Barrier(2)
+    refused = []
+
+    def attempt():
+        barrier.wait()
+        try:
+            totp_verify(request=session_request(user, remote_addr=ATTACKER), user=user, code=_wrong(otp))
+        except VerificationError as exc:
+            refused.append(exc.reason)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(refused) == ["totp_invalid_code"] * 2
+    assert VerificationThrottle.objects.get(user=user).consecutive_failures == throttle.NOTICE_AT + 1
+    assert len(mail.outbox) == 1
+    assert len(_events(user, "mfa.verification_failed")) == 2
+    assert sorted(e.after["consecutive_failures"] for e in _events(user, "throttle.delayed")) == [5, 6]
