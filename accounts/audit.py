@@ -10,6 +10,13 @@ from mfa_policies import clock
 
 from .models import AuditEvent
 
+#: The families of audit actions — an action is ``<family>.<verb>`` — security events first. The
+#: admin filters the log by them (labels ``audit_family_<family>`` in mfa_policies/messages.py);
+#: the README's "Security events" lists every action.
+SECURITY_FAMILIES = ("mfa", "throttle", "step_up", "recovery_code", "authenticator")
+CONFIGURATION_FAMILIES = ("environment", "organization", "application", "policy", "membership", "role", "connection",
+                          "aaguidlist", "apitoken", "user", "group", "socialapp", "demo", "scale")
+
 
 def audit_record(
     *,

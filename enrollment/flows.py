@@ -16,10 +16,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.template.loader import render_to_string
 
 from accounts.audit import audit_record
 from mfa_policies import clock, generation
@@ -29,15 +27,11 @@ from . import selectors, step_up, throttle, totp
 from . import webauthn as wa
 from .messages import MESSAGES, EnrollmentError
 from .models import Authenticator
+from .notices import client_ip as _ip
+from .notices import notify as _notify
 from .signals import authenticator_added, authenticator_removed, enrollment_verified
 
 logger = logging.getLogger("mfagate.enrollment")
-
-
-def _ip(request) -> str | None:
-    if request is None:  # a management command
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _snapshot(authenticator: Authenticator) -> dict:
@@ -47,21 +41,6 @@ def _snapshot(authenticator: Authenticator) -> dict:
         "aaguid": authenticator.aaguid,
         "created_at": authenticator.created_at.isoformat() if authenticator.created_at else None,
     }
-
-
-def _notify(user, template: str, **context) -> None:
-    """E-mail ``user`` the notice ``templates/enrollment/email/<template>_{subject,message}.txt``
-    once the transaction commits."""
-    subject = render_to_string(f"enrollment/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"enrollment/email/{template}_message.txt", context)
-
-    def send():
-        try:
-            send_mail(subject, body, None, [user.email])
-        except Exception:  # the change is committed; a mail outage must not turn it into an error page
-            logger.exception("could not send the MFA device notice to %s", user.pk)
-
-    transaction.on_commit(send)
 
 
 def _added(request, acting_user, authenticator: Authenticator) -> None:
@@ -82,7 +61,7 @@ def _verified_by_enrollment(request, acting_user, authenticator: Authenticator) 
     session for its kind. Nothing happens for a request that is not the user's own browser."""
     if getattr(request, "user", None) != acting_user or getattr(request, "session", None) is None:
         return
-    step_up.open_window(request)
+    step_up.open_window(request, authenticator=authenticator)
     enrollment_verified.send(sender=Authenticator, user=acting_user, authenticator=authenticator, request=request)
 
 

@@ -39,9 +39,10 @@ from mfa_policies import clock
 from mfa_policies.models import Organization
 
 from . import selectors, step_up, throttle
-from .flows import _ip, _notify  # the enrollment flows' audit address and e-mail notice, shared
 from .messages import EnrollmentError, message
 from .models import RecoveryCode
+from .notices import client_ip as _ip
+from .notices import notify as _notify
 
 COUNT = 10
 LENGTH = 16
@@ -165,7 +166,7 @@ def generate(*, request, acting_user) -> list[str]:
 
 
 def _reject(request, user, reason: str) -> None:
-    failures = throttle.record_failure(user)
+    failures = throttle.record_failure(user, request=request)
     with transaction.atomic():
         audit_record(actor=user, action="recovery_code.rejected", object_type=OBJECT_TYPE, object_id=str(user.pk),
                      object_label=f"Recovery codes of {user.email}"[:254], subject_user=user,

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
+
+from accounts.audit import audit_record
 from mfa_policies import clock, generation
 
 from . import selectors
 from .messages import EnrollmentError
+from .notices import client_ip
 
 WINDOW = dt.timedelta(minutes=10)
 SESSION_KEY = "mfagate.step_up"
@@ -56,11 +60,21 @@ def raise_unless_allowed(request, user) -> None:
         raise EnrollmentError("step_up_required")
 
 
-def open_window(request) -> None:
-    """Call after a successful local verification: rotates the session key, opens the window."""
+def open_window(request, *, authenticator=None) -> None:
+    """Call after a successful local verification (with ``authenticator``, when there is one to
+    name): rotates the session key, opens the window, and records ``step_up.opened``."""
+    now = clock.now()
     request.session.cycle_key()
-    request.session[SESSION_KEY] = {"at": clock.now().timestamp(), "session_key": request.session.session_key,
+    request.session[SESSION_KEY] = {"at": now.timestamp(), "session_key": request.session.session_key,
                                     "generation": generation.stored_user_generation(request.user.pk)}
+    with transaction.atomic():
+        audit_record(actor=request.user, action="step_up.opened", obj=request.user, subject_user=request.user,
+                     ip_address=client_ip(request), after={
+                         "expires_at": (now + WINDOW).isoformat(),
+                         "kind": getattr(authenticator, "kind", None),
+                         "authenticator_id": str(authenticator.pk) if authenticator is not None else None,
+                         "authenticator_name": getattr(authenticator, "name", None),
+                     })
 
 
 def adopt_generation(request, generation: int) -> None:

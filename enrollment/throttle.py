@@ -6,6 +6,12 @@ by every client address. After :data:`FREE_ATTEMPTS` failures each further attem
 at :data:`HARD_LOCK_AT` consecutive failures the account is locked for :data:`LOCK_COOL_DOWN`.
 A success resets the counter.
 
+Each failure that starts a delay is audited as ``throttle.delayed`` (with the wait), the one that
+locks as ``throttle.locked`` (with ``locked_until``), in the same transaction as the count; the
+failure that brings the count to :data:`NOTICE_AT` e-mails the user once (ASVS 6.3.5) — a
+success or an unlock ends the series, so the next series mails again. Every caller of
+:func:`record_failure` (TOTP, WebAuthn, recovery codes) gets these events.
+
 Failures are recorded after the verification's own atomic block has been left, so its rollback
 cannot erase them. Callers must not run verification inside an outer transaction they roll back
 on failure (views answer a failed verification with a normal response, which commits).
@@ -18,15 +24,19 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from accounts.audit import audit_record
 from mfa_policies import clock
 
 from .messages import EnrollmentError
 from .models import VerificationThrottle
+from .notices import client_ip, notify
 
 FREE_ATTEMPTS = 5
 MAX_DELAY = dt.timedelta(minutes=15)
 HARD_LOCK_AT = 100
 LOCK_COOL_DOWN = dt.timedelta(hours=1)
+#: The consecutive failure that e-mails the user "someone failed MFA verification 5 times".
+NOTICE_AT = 5
 
 
 def _delay(failures: int) -> dt.timedelta:
@@ -60,8 +70,18 @@ def check_allowed(user) -> None:
         raise EnrollmentError("throttled", wait=_wait_text(allowed_at - now))
 
 
-def record_failure(user) -> int:
-    """Count one failed verification; returns the consecutive count."""
+def _audit_throttle(user, request, action: str, after: dict) -> None:
+    audit_record(actor=user, action=action, object_type="enrollment.verificationthrottle", object_id=str(user.pk),
+                 object_label=f"MFA verification throttle of {user.email}"[:254], subject_user=user,
+                 ip_address=client_ip(request), after=after)
+
+
+def record_failure(user, *, request=None) -> int:
+    """Count one failed verification of ``user`` (``request``: the attempt's, for the address the
+    audit log and the notice name); returns the consecutive count.
+
+    Commits on its own when called outside a transaction; inside one, the caller must commit it
+    even though the attempt failed (see the module docstring)."""
     now = clock.now()
     with transaction.atomic():
         VerificationThrottle.objects.get_or_create(user=user)
@@ -75,7 +95,17 @@ def record_failure(user) -> int:
         if row.consecutive_failures >= HARD_LOCK_AT:
             row.locked_until = now + LOCK_COOL_DOWN
         row.save()
-        return row.consecutive_failures
+        failures = row.consecutive_failures
+        if row.locked_until:
+            _audit_throttle(user, request, "throttle.locked", {
+                "consecutive_failures": failures, "locked_until": row.locked_until.isoformat()})
+        elif (wait := _delay(failures)) > dt.timedelta(0):
+            _audit_throttle(user, request, "throttle.delayed", {
+                "consecutive_failures": failures, "wait_seconds": int(wait.total_seconds()),
+                "next_attempt_at": (now + wait).isoformat()})
+        if failures == NOTICE_AT:
+            notify(user, "verification_failures", failures=failures, at=now, ip_address=client_ip(request))
+        return failures
 
 
 def record_success(user) -> None:

@@ -31,7 +31,7 @@ STEP = 30
 DIGITS = 6
 TOLERANCE = 1
 SECRET_BYTES = 20  # 160 bits (NIST 800-63B §3.1.4.1)
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")  # ASCII digits only: \d also matches "٣٣٣٣٣٣" (a 500 in hmac.compare_digest)
 
 
 def new_secret() -> str:
@@ -51,7 +51,7 @@ def normalize_code(code) -> str | None:
     if not isinstance(code, str):
         return None
     code = re.sub(r"[\s-]", "", code)
-    return code if _CODE.match(code) else None
+    return code if _CODE.fullmatch(code) else None
 
 
 def base32_secret(key_hex: str) -> str:

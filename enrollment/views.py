@@ -259,11 +259,12 @@ def step_up(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and has_totp and form.is_valid():
         try:
-            totp_verify(request=request, user=request.user, code=form.cleaned_data["code"])
+            authenticator = totp_verify(request=request, user=request.user, code=form.cleaned_data["code"],
+                                        purpose=STEP_UP_PURPOSE)
         except VerificationError as exc:
             form.add_error("code", exc.message)
         else:
-            step_up_window.open_window(request)
+            step_up_window.open_window(request, authenticator=authenticator)
             return redirect(_finish(next_url))
     return render(request, "enrollment/step_up.html", {
         "form": form, "has_totp": has_totp, "has_webauthn": any(d.is_webauthn for d in user_devices),
@@ -349,8 +350,8 @@ def step_up_verify(request):
     verified = assertion.verify(request, kinds=WEBAUTHN_KINDS, purpose=STEP_UP_PURPOSE)
     if isinstance(verified, JsonResponse):
         return verified
-    _, data = verified
-    step_up_window.open_window(request)
+    authenticator, data = verified
+    step_up_window.open_window(request, authenticator=authenticator)
     return JsonResponse({"ok": True, "redirect": _finish(safe_next(request, data.get("next")))})
 
 
