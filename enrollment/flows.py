@@ -23,7 +23,7 @@ from accounts.audit import audit_record
 from mfa_policies import clock, generation
 from mfa_policies import constants as c
 
-from . import selectors, step_up, throttle, totp
+from . import recovery, selectors, step_up, throttle, totp
 from . import webauthn as wa
 from .messages import MESSAGES, EnrollmentError
 from .models import Authenticator
@@ -145,6 +145,7 @@ def _remove_locked(*, request, acting_user, authenticator: Authenticator, action
     audit_record(actor=acting_user, action=action, obj=authenticator, subject_user=authenticator.user,
                  ip_address=_ip(request), before=snapshot)
     _delete(authenticator)
+    recovery.revoke_with_last_device(request=request, actor=acting_user, user=authenticator.user)
     # App sessions and MFA sessions granted before this removal re-run the login flow (spec §3.4).
     generation.user_generation_bump(authenticator.user_id)
     authenticator_removed.send(sender=Authenticator, user=authenticator.user, authenticator_id=pk, kind=kind,

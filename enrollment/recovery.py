@@ -139,6 +139,23 @@ def has_codes(user) -> bool:
 
 
 # ------------------------------------------------------------------------------------ writes
+def revoke_with_last_device(*, request, actor, user) -> int:
+    """Inside the caller's transaction, once ``user``'s last authenticator is gone: delete their
+    recovery codes (audited ``recovery_codes.revoked``). Codes are a backup *for* devices; kept,
+    they would come back to life with the next device enrolled — after an administrator's reset
+    because the account was taken over, in the hands of whoever took it. Returns how many went."""
+    if selectors.has_devices(user):
+        return 0
+    unused = remaining(user)
+    deleted = RecoveryCode.objects.filter(user=user).delete()[0]
+    if deleted:
+        audit_record(actor=actor, action="recovery_codes.revoked", object_type=OBJECT_TYPE, object_id=str(user.pk),
+                     object_label=f"Recovery codes of {user.email}"[:254], subject_user=user,
+                     ip_address=_ip(request), before={"codes": deleted, "remaining": unused},
+                     after={"codes": 0, "remaining": 0, "reason": "last MFA device removed"})
+    return deleted
+
+
 def generate(*, request, acting_user) -> list[str]:
     """Replace ``acting_user``'s recovery codes with :data:`COUNT` new ones; returns them for
     display (grouped). Refused (``EnrollmentError``, nothing stored) when an organization turned

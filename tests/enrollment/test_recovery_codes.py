@@ -280,3 +280,38 @@ def test_a_reused_code_counts_as_a_failure(enrolled, clock):
     _refused(enrolled, code, "recovery_code_used")
     assert throttle.state_of(enrolled).consecutive_failures == 1
     assert AuditEvent.objects.get(action="recovery_code.rejected").after["reason"] == "recovery_code_used"
+
+
+# ------------------------------------------------------------------- they die with the last device
+def test_removing_the_last_device_revokes_the_codes_so_they_cannot_return_with_a_new_one(enrolled, clock):
+    from enrollment import flows
+
+    codes = _generate(enrolled)
+    (device,) = enrolled.authenticators.all()
+    flows.authenticator_remove(request=step_up_request(enrolled), acting_user=enrolled, authenticator_id=device.pk)
+    assert not RecoveryCode.objects.filter(user=enrolled).exists()
+    event = AuditEvent.objects.get(action="recovery_codes.revoked")
+    assert event.subject_user == enrolled and event.before == {"codes": 10, "remaining": 10}
+    enroll_totp(enrolled, name="New phone")  # a new device does not bring the old codes back
+    _refused(enrolled, codes[0], "recovery_code_invalid")
+
+
+def test_removing_one_of_two_devices_keeps_the_codes(enrolled, clock):
+    from enrollment import flows
+    from tests.support.authenticators import enroll_webauthn
+    from tests.support.webauthn_fakes import FakeAuthenticator
+
+    enroll_webauthn(enrolled, FakeAuthenticator())
+    _generate(enrolled)
+    phone = enrolled.authenticators.get(kind="totp")
+    flows.authenticator_remove(request=step_up_request(enrolled), acting_user=enrolled, authenticator_id=phone.pk)
+    assert recovery.remaining(enrolled) == 10 and not AuditEvent.objects.filter(action="recovery_codes.revoked").exists()
+
+
+def test_an_administrators_reset_revokes_the_codes_too(enrolled, clock):
+    from enrollment import flows
+
+    _generate(enrolled)
+    flows.mfa_reset_by_command(actor=flows.CommandActor(command="mfa_reset_user"), user=enrolled)
+    assert not RecoveryCode.objects.filter(user=enrolled).exists()
+    assert AuditEvent.objects.get(action="recovery_codes.revoked").actor_label.startswith("system (manage.py mfa_reset_user")
