@@ -56,7 +56,7 @@ def _register_key(client, next_url="/demo/a/"):
 
 
 def test_lost_phone_recovery_code_then_a_new_key_lets_the_user_in(client, demo, clock):
-    user = User.objects.get(email="other@demo.test")  # Application A: authenticator app or security key
+    user = User.objects.get(email="other@demo.test")  # Application A: the Demo organization's three kinds
     enroll_totp(user)
     code = _codes(user)[0]
     page = _at_the_challenge(client, "other@demo.test").content.decode()
@@ -64,7 +64,7 @@ def test_lost_phone_recovery_code_then_a_new_key_lets_the_user_in(client, demo, 
 
     form = client.get(RECOVERY)
     assert form.status_code == 200, form.content[:300]
-    assert "“Application A” accepts (authenticator application or security key)" in \
+    assert "“Application A” accepts (authenticator application, security key or biometrics)" in \
         form.content.decode()
     used = client.post(RECOVERY, {"code": code})
     assert used.status_code == 302 and used["Location"] == ENROLL
