@@ -64,12 +64,14 @@ def test_every_line_parses_back_to_the_stored_event_with_the_stable_keys(make_us
         audit_record(actor="system (manage.py test)", action="user.update", object_type="accounts.user",
                      object_id=str(user.pk), object_label=HOSTILE_LABEL, subject_user=user,
                      before={"name": HOSTILE_LABEL}, after={"nested": {"list": [1, None, True, "\u2028"]}})
-    with django_assert_max_num_queries(2):  # streamed: one query, whatever the size (SQLite chunks it)
+    # Streamed: one read, whatever the size (SQLite chunks it), then the export's own audit row
+    # (savepoint, insert, release).
+    with django_assert_max_num_queries(5):
         text = export("--since", "2026-11-01")
     assert text.isascii()  # no raw U+2028 or control character can split a line for a log shipper
     records = lines(text)
     assert len(text.splitlines()) == len(records)  # even a reader splitting on U+2028 sees one event a line
-    stored = {e.id: e for e in AuditEvent.objects.all()}
+    stored = {e.id: e for e in AuditEvent.objects.exclude(action="audit.exported")}
     assert sorted(r["id"] for r in records) == sorted(stored)
     actions = [r["action"] for r in records]
     assert actions.count("mfa.verification_failed") == 2
@@ -238,4 +240,18 @@ def test_the_export_streams_so_ten_times_the_rows_need_no_more_memory(tmp_path):
     small = _peak_exporting(tmp_path, 1_000)
     large = _peak_exporting(tmp_path, 8_000)
     assert sum(1 for _ in open(tmp_path / "8000.jsonl")) == 8_000
-    assert large < 2 * small, (small, large)
+    # Without .iterator() eight times the rows took 10.8 times the memory; streamed, it stays
+    # within 2x alone and about 2x after the other tests of this module (what they leave behind in
+    # the connection grows it a little), so the bound sits well between the two.
+    assert large < 4 * small, (small, large)
+
+
+def test_the_export_is_itself_recorded_after_the_events_it_wrote(clock):
+    _event(dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc), "user.update")
+    first = lines(export("--since", "2026-11-01", "--action", "user"))
+    assert [r["action"] for r in first] == ["user.update"]  # not its own row
+    row = AuditEvent.objects.get(action="audit.exported")
+    assert row.actor_label.startswith("system (manage.py export_audit, OS user ")
+    assert row.after == {"events": 1, "format": "jsonl", "since": "2026-11-01", "until": None, "action": ["user"],
+                         "user": None, "output": "stdout"}
+    assert [r["action"] for r in lines(export("--since", "2026-11-01", "--action", "audit"))] == ["audit.exported"]

@@ -14,6 +14,7 @@ nothing written. A file given with ``--output`` is replaced only once the export
 from __future__ import annotations
 
 import csv
+import getpass
 import datetime as dt
 import json
 import os
@@ -21,8 +22,10 @@ import re
 import tempfile
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.db.models import Q
 
+from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 
 KEYS = ("id", "at", "actor", "action", "object_type", "object_id", "object_label", "subject_user", "ip_address",
@@ -86,7 +89,23 @@ class Command(BaseCommand):
             count = write(events, _Lines(self.stdout))
         else:
             count = self._to_file(opts["output"], events, write)
+        self._record_the_export(opts, count)
         self.stderr.write(f"exported {count} audit event{'s' if count != 1 else ''}")
+
+    @staticmethod
+    def _record_the_export(opts, count: int) -> None:
+        """Who read the log is itself an event (``audit.exported``): written after the export, so it
+        is the first line of the next one, never of this one."""
+        try:
+            os_user = getpass.getuser()
+        except Exception:  # no login name (a container user without a passwd entry)
+            os_user = "unknown"
+        with transaction.atomic():
+            audit_record(actor=f"system (manage.py export_audit, OS user {os_user})", action="audit.exported",
+                         object_type="accounts.auditevent", object_label="Audit log",
+                         after={"events": count, "format": opts["format"], "since": opts["since"],
+                                "until": opts["until"], "action": opts["action"] or [], "user": opts["user"],
+                                "output": opts["output"] or "stdout"})
 
     # ---------------------------------------------------------------------------- the query
     def _events(self, opts):
