@@ -24,7 +24,8 @@ from accounts.adapter import safe_next as site_safe_next
 from accounts.sign_in import sign_in_context
 from mfa_policies import clock
 from mfa_policies import constants as c
-from mfa_policies.resolution import kinds_text, when_text
+from mfa_policies.messages import kinds_phrase
+from mfa_policies.resolution import when_text
 
 from . import assertion, flows, recovery, requested, selectors, step_up as step_up_window, totp
 from . import webauthn as wa
@@ -144,7 +145,7 @@ def add(request):
         "options": options,
         "other_options": others,
         "asked": asked,
-        "asked_lead": message("enroll_for_app", app=asked.application, kinds=kinds_text(asked.kinds)) if asked else "",
+        "asked_lead": message("enroll_for_app", app=asked.application, kinds=kinds_phrase(asked.kinds)) if asked else "",
         "other_kinds_note": message("other_kinds_note", app=asked.application) if asked else "",
         "grace_text": _grace_text(asked.grace) if asked and asked.grace else "",
         "has_organization": bool(selectors.organizations_for(request.user)),

@@ -82,7 +82,7 @@ def test_a_grace_period_by_date_and_p1_offered_a_security_key_first(browser, sit
         context, page = _signed_in_at_app_a(browser, site, "p1@demo.test", viewport)
         kinds = page.locator("li.card h2").all_inner_texts()
         assert kinds == ["Security key", "Authenticator application"], kinds
-        assert "“Application A” accepts security key: enroll one to open it." in page.inner_text(".lead")
+        assert "“Application A” accepts a security key: enroll one to open it." in page.inner_text(".lead")
         other = page.locator(".other-kinds")
         assert "Other kinds" in other.inner_text()
         assert "“Application A” does not accept these" in other.inner_text()

@@ -22,7 +22,7 @@ def test_p1_is_offered_a_security_key_first_and_the_authenticator_application_un
     assert _kinds_in_order(html) == ["security_key", "totp"]
     accepted, others = html.split('id="other-kinds-heading"')
     assert "kind-security_key" in accepted and "kind-totp" not in accepted
-    assert "“Application A” accepts security key: enroll one to open it." in accepted
+    assert "“Application A” accepts a security key: enroll one to open it." in accepted
     assert "kind-totp" in others and "“Application A” does not accept these: enrolling one will not let you " \
                                      "in there." in others
 
