@@ -81,7 +81,7 @@ def test_a_grace_period_by_date_and_p1_offered_a_security_key_first(browser, sit
     for viewport, suffix in ((PHONE, "375"), (DESKTOP, "desktop")):
         context, page = _signed_in_at_app_a(browser, site, "p1@demo.test", viewport)
         kinds = page.locator("li.card h2").all_inner_texts()
-        assert kinds == ["Security key", "Authenticator application"], kinds
+        assert kinds == ["Security key", "Authenticator application", "Biometrics"], kinds
         assert "“Application A” accepts a security key: enroll one to open it." in page.inner_text(".lead")
         other = page.locator(".other-kinds")
         assert "Other kinds" in other.inner_text()

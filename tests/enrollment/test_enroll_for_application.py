@@ -19,11 +19,11 @@ def test_p1_is_offered_a_security_key_first_and_the_authenticator_application_un
     sent = client.get("/demo/a/")
     assert sent["Location"] == f"{ADD}?next=%2Fdemo%2Fa%2F"
     html = client.get(sent["Location"]).content.decode()
-    assert _kinds_in_order(html) == ["security_key", "totp"]
+    assert _kinds_in_order(html) == ["security_key", "totp", "biometrics"]
     accepted, others = html.split('id="other-kinds-heading"')
     assert "kind-security_key" in accepted and "kind-totp" not in accepted
     assert "“Application A” accepts a security key: enroll one to open it." in accepted
-    assert "kind-totp" in others and "“Application A” does not accept these: enrolling one will not let you " \
+    assert "kind-totp" in others and "kind-biometrics" in others and "“Application A” does not accept these: enrolling one will not let you " \
                                      "in there." in others
 
 
@@ -31,7 +31,7 @@ def test_an_application_that_accepts_every_offered_kind_shows_no_other_kinds(cli
     sign_in(client, "other@demo.test")
     sent = client.get("/demo/a/")
     html = client.get(sent["Location"]).content.decode()
-    assert _kinds_in_order(html) == ["totp", "security_key"]
+    assert _kinds_in_order(html) == ["totp", "security_key", "biometrics"]
     assert "Other kinds" not in html
     assert "Set up later" not in html  # the demo organization has no grace period
 
@@ -41,7 +41,7 @@ def test_the_page_without_a_matching_next_keeps_the_usual_order(client, demo):
     client.get("/demo/a/")  # sent to enroll for Application A …
     for url in (ADD, f"{ADD}?next=/demo/b/", f"{ADD}?next=//evil.example/"):  # … but opened otherwise
         html = client.get(url).content.decode()
-        assert _kinds_in_order(html) == ["totp", "security_key"], url
+        assert _kinds_in_order(html) == ["totp", "security_key", "biometrics"], url
         assert "Other kinds" not in html and "“Application A” accepts" not in html
 
 
@@ -53,4 +53,4 @@ def test_a_tampered_session_entry_is_ignored_not_a_500(client, demo):
     session.save()
     response = client.get(f"{ADD}?next=/demo/a/")
     assert response.status_code == 200
-    assert _kinds_in_order(response.content.decode()) == ["totp", "security_key"]
+    assert _kinds_in_order(response.content.decode()) == ["totp", "security_key", "biometrics"]
