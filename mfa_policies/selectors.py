@@ -89,10 +89,11 @@ def _policy_settings(policy) -> r.PolicySettings:
     )
 
 
-def policies_for(app: Application) -> tuple[r.PolicySettings, ...]:
-    """The app's policies in precedence order: one query."""
+def policies_for(app: Application) -> r.Policies:
+    """The app's policies in precedence order: one query. A :class:`~.resolution.Policies`, which
+    the resolver indexes once — the runtime keeps it per configuration generation."""
     rows = AppPolicy.objects.filter(application=app).select_related("policy").order_by("precedence")
-    return tuple(_policy_settings(row.policy) for row in rows)
+    return r.Policies(_policy_settings(row.policy) for row in rows)
 
 
 def user_facts(user, org: Organization | int, *, enrolled_kinds: frozenset[str]) -> r.UserFacts:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter, not_
 
 from django.db import transaction
 
@@ -41,6 +43,8 @@ from . import mirror, revocation, session_state, tokens
 from .app_table import AppEntry, AppTable
 
 log = logging.getLogger("mfagate.enforcement")
+
+_SKIPPED = attrgetter("skipped")
 
 
 # ------------------------------------------------------------------------------------ results
@@ -64,18 +68,21 @@ class GrantedDecision:
     @classmethod
     def from_decision(cls, decision: resolution.Decision, *, satisfied_by: str | None = None,
                       satisfied_kind: str | None = None, extra_step: str | None = None) -> "GrantedDecision":
-        kept = cls.SKIPPED_KEPT
-        skipped = sum(1 for step in decision.trail if step.skipped)
-        trail, seen = [], 0
-        for step in decision.trail:
-            if step.skipped:
-                seen += 1
-                if seen > kept:
-                    if seen == skipped:
-                        trail.append(f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match")
-                    continue
-            trail.append(str(step))
-        trail = tuple(trail)
+        steps, kept = decision.trail, cls.SKIPPED_KEPT
+        # A configuration can have thousands of skipped steps: find them with C-level scans.
+        flags = list(map(_SKIPPED, steps))
+        skipped = flags.count(True)
+        if skipped > kept:
+            first = -1  # the first skipped step dropped …
+            for _ in range(kept + 1):
+                first = flags.index(True, first + 1)
+            last = len(flags) - 1 - flags[::-1].index(True)  # … the last, where the summary stands
+            summary = f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match"
+            between = flags[first:last]  # steps between the dropped ones that are kept (usually none)
+            between = compress(steps[first:last], map(not_, between)) if False in between else ()
+            trail = (*map(str, steps[:first]), *map(str, between), summary, *map(str, steps[last + 1:]))
+        else:
+            trail = tuple(map(str, steps))
         if extra_step:
             trail += (extra_step,)
         return cls(
