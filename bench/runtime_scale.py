@@ -2,8 +2,9 @@
 organization's change and an environment-wide change cost a process holding 20 000, and the login
 flow with 2 000 policies.
 
-Run: ``.venv/bin/python bench/runtime_scale.py`` (``BENCH_REDIS_URL=redis://127.0.0.1:<port>/0`` for
-Redis). Uses ``bench/enforcement.py``'s database, demo and timing (imported, unchanged). Prints one
+Run: ``.venv/bin/python bench/runtime_scale.py`` — with Redis (a redis-server of its own, and its
+invalidation channel), or with ``BENCH_CACHE=locmem`` the local-memory cache (and the in-process
+channel). Uses ``bench/enforcement.py``'s database, demo and timing (imported, unchanged). Prints one
 line per figure and, last, ``scale_ratio_3=<x> scale_ratio_20000=<y> org_reload_ms=<median>
 env_reload_ms=<median> login_flow_2000_ratio=<z> login_flow_2000_last_ratio=<w>``.
 """
@@ -27,6 +28,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 N = int(os.environ.get("BENCH_N", "2000"))
 APPS = int(os.environ.get("BENCH_APPS", "20000"))
 FLOWS = int(os.environ.get("BENCH_FLOWS", "200"))
+CACHES = base.LOCMEM_CACHES if os.environ.get("BENCH_CACHE") == "locmem" else base.REDIS_CACHES
 
 
 def ratio(with_mw: Client, without_mw: Client) -> tuple[float, float, float]:
@@ -178,7 +180,10 @@ def login_flows_side_by_side(client: Client, flows: int = FLOWS) -> tuple[float,
 
 def main():
     setup_test_environment()
-    with override_settings(ROOT_URLCONF="bench_urls", ALLOWED_HOSTS=["testserver"], DEBUG=False):
+    from mfa_policies.access import channel, mirror
+
+    with override_settings(ROOT_URLCONF="bench_urls", ALLOWED_HOSTS=["testserver"], DEBUG=False, CACHES=CACHES):
+        channel.reset(), mirror.reset()  # the channel of this cache
         user, code = base.setup_data()
         with_mw = Client()
         assert with_mw.post("/accounts/login/", {"login": user.email, "password": "demo-password"}).status_code == 302
