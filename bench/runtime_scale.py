@@ -215,7 +215,7 @@ def main():
         demo_last, large_last = login_flows_side_by_side(with_mw)
 
     med = statistics.median
-    print(f"cache: {settings.CACHES['default']['BACKEND']}; {N} requests each, alternating")
+    print(f"cache: {CACHES['default']['BACKEND']}; {N} requests each, alternating")
     print(f"hot path at {apps_small} applications: with {w_small:.1f} us, without {wo_small:.1f} us, ratio {r_small:.3f}")
     print(f"hot path at {apps_large} applications: with {w_large:.1f} us, without {wo_large:.1f} us, ratio {r_large:.3f}")
     print(f"one organization's change at {apps_large} applications, next request's refresh: "
