@@ -1,10 +1,12 @@
 """Benchmark: the runtime at scale — the hot path at 3 and at 20 000 applications, what one
-organization's change costs a process holding 20 000, and the login flow with 2 000 policies.
+organization's change and an environment-wide change cost a process holding 20 000, and the login
+flow with 2 000 policies.
 
-Run: ``.venv/bin/python bench/runtime_scale.py`` (``BENCH_REDIS_URL=redis://127.0.0.1:<port>/0`` for
-Redis). Uses ``bench/enforcement.py``'s database, demo and timing (imported, unchanged). Prints one
+Run: ``.venv/bin/python bench/runtime_scale.py`` — with Redis (a redis-server of its own, and its
+invalidation channel), or with ``BENCH_CACHE=locmem`` the local-memory cache (and the in-process
+channel). Uses ``bench/enforcement.py``'s database, demo and timing (imported, unchanged). Prints one
 line per figure and, last, ``scale_ratio_3=<x> scale_ratio_20000=<y> org_reload_ms=<median>
-login_flow_2000_ratio=<z> login_flow_2000_last_ratio=<w>``.
+env_reload_ms=<median> login_flow_2000_ratio=<z> login_flow_2000_last_ratio=<w>``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 N = int(os.environ.get("BENCH_N", "2000"))
 APPS = int(os.environ.get("BENCH_APPS", "20000"))
 FLOWS = int(os.environ.get("BENCH_FLOWS", "200"))
+CACHES = base.LOCMEM_CACHES if os.environ.get("BENCH_CACHE") == "locmem" else base.REDIS_CACHES
 
 
 def ratio(with_mw: Client, without_mw: Client) -> tuple[float, float, float]:
@@ -73,6 +76,39 @@ def organization_change_cost(org_id: int, rounds: int = 30) -> list[float]:
         mirror.refresh()
         costs.append(time.perf_counter() - start)
         assert mirror.last_refresh()[1] == "organizations"
+    return costs
+
+
+def environment_change_cost(rounds: int = 30) -> list[float]:
+    """What a process holding the table pays at its next request after an environment-wide change
+    (the environment, a role, a connection): the database asked what changed — and nothing reloaded."""
+    from mfa_policies.access import mirror
+    from mfa_policies.services import configuration_changed
+
+    mirror.table()
+    costs = []
+    for _ in range(rounds):
+        with transaction.atomic():
+            configuration_changed(environment_wide=True)
+        start = time.perf_counter()
+        mirror.refresh()
+        costs.append(time.perf_counter() - start)
+        assert mirror.last_refresh()[1] == "environment"
+    return costs
+
+
+def environment_change_next_request(client: Client, rounds: int = 30) -> list[float]:
+    """The whole next request of a live app session after an environment-wide change: the refresh
+    above, then its login flow again (the change may alter its decision; here it passes by its MFA
+    session)."""
+    from mfa_policies.services import configuration_changed
+
+    costs = []
+    for _ in range(rounds):
+        with transaction.atomic():
+            configuration_changed(environment_wide=True)
+        costs.append(base.timed(client) / 1e9)
+        assert client.get(base.VIEW_PATH).status_code == 200  # live again
     return costs
 
 
@@ -144,7 +180,10 @@ def login_flows_side_by_side(client: Client, flows: int = FLOWS) -> tuple[float,
 
 def main():
     setup_test_environment()
-    with override_settings(ROOT_URLCONF="bench_urls", ALLOWED_HOSTS=["testserver"], DEBUG=False):
+    from mfa_policies.access import channel, mirror
+
+    with override_settings(ROOT_URLCONF="bench_urls", ALLOWED_HOSTS=["testserver"], DEBUG=False, CACHES=CACHES):
+        channel.reset(), mirror.reset()  # the channel of this cache
         user, code = base.setup_data()
         with_mw = Client()
         assert with_mw.post("/accounts/login/", {"login": user.email, "password": "demo-password"}).status_code == 302
@@ -166,6 +205,8 @@ def main():
         assert with_mw.get(base.VIEW_PATH).status_code == 200  # the table reloaded, the session still live
         r_large, w_large, wo_large = ratio(with_mw, without_mw)
         org_costs = organization_change_cost(small_org)
+        env_costs = environment_change_cost()
+        env_requests = environment_change_next_request(with_mw)
         full = full_reload_cost()
 
         application_with_policies(2000, user_matches_last=False)
@@ -174,17 +215,23 @@ def main():
         demo_last, large_last = login_flows_side_by_side(with_mw)
 
     med = statistics.median
-    print(f"cache: {settings.CACHES['default']['BACKEND']}; {N} requests each, alternating")
+    print(f"cache: {CACHES['default']['BACKEND']}; {N} requests each, alternating")
     print(f"hot path at {apps_small} applications: with {w_small:.1f} us, without {wo_small:.1f} us, ratio {r_small:.3f}")
     print(f"hot path at {apps_large} applications: with {w_large:.1f} us, without {wo_large:.1f} us, ratio {r_large:.3f}")
     print(f"one organization's change at {apps_large} applications, next request's refresh: "
           f"median {med(org_costs) * 1000:.2f} ms, max {max(org_costs) * 1000:.2f} ms ({len(org_costs)} changes)")
-    print(f"full reload of {apps_large} applications: {full * 1000:.0f} ms")
+    print(f"an environment-wide change at {apps_large} applications, next request's refresh: "
+          f"median {med(env_costs) * 1000:.2f} ms, max {max(env_costs) * 1000:.2f} ms ({len(env_costs)} changes)")
+    print(f"an environment-wide change, a live app session's whole next request (its login flow re-run): "
+          f"median {med(env_requests) * 1000:.2f} ms, max {max(env_requests) * 1000:.2f} ms "
+          f"({len(env_requests)} changes; the hot path is {w_large / 1000:.2f} ms)")
+    print(f"full reload of {apps_large} applications (writes that bypassed the services): {full * 1000:.0f} ms")
     third, last = large_third / demo_third, large_last / demo_last
     print(f"login flow, alternating ({FLOWS} each): Application A (3 policies) {demo_third * 1000:.2f} ms vs the same "
           f"with 2 000 attached, the user's third {large_third * 1000:.2f} ms: {third:.2f}x; "
           f"{demo_last * 1000:.2f} ms vs 2 000 with the user's last {large_last * 1000:.2f} ms: {last:.2f}x")
     print(f"scale_ratio_3={r_small:.3f} scale_ratio_20000={r_large:.3f} org_reload_ms={med(org_costs) * 1000:.2f} "
+          f"env_reload_ms={med(env_costs) * 1000:.2f} "
           f"login_flow_2000_ratio={third:.2f} login_flow_2000_last_ratio={last:.2f}")
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ The database is authoritative for both; nothing any cache holds is ever trusted 
   mirror and no invalidation: a removal is seen by the very next request, whatever the cache does.
 - The **configuration generation**: a counter (:class:`~mfa_policies.models.ConfigurationGeneration`
   scope ``*``) that :func:`configuration_bump` raises inside the transaction of every configuration
-  change, recording which organizations it touched (or everything). Raising it takes the counter's
+  change, recording which organizations it touched, or that it was **environment-wide** (the
+  environment, a role, a connection: what every application's login flow reads, but no application
+  row), or everything (reload it all). Raising it takes the counter's
   row lock, so configuration changes commit in generation order: whoever reads generation *g* also
   sees every change up to *g* — there are no gaps to miss. Processes mirror the configuration in
   memory (:mod:`mfa_policies.access.mirror`) and ask :func:`configuration_changes_since` — one
@@ -38,9 +40,13 @@ from .models import ConfigurationGeneration
 
 log = logging.getLogger("mfagate.generation")
 
-#: The counter's scope, and the scope of a change that touches every organization.
+#: The counter's scope, the scope of a change after which processes reload everything, and the scope
+#: of an environment-wide change — whose generation every app session carries (the **environment
+#: generation**), so that one such change makes each of them re-run the login flow without any
+#: application row changing or any process reloading its table.
 GLOBAL = "*"
 EVERYTHING = "all"
+ENVIRONMENT = "environment"
 #: The pub/sub channel announcements go out on.
 CHANNEL = "mfagate:configuration"
 
@@ -53,12 +59,15 @@ def organization_scope(organization_id) -> str:
 @dataclass(frozen=True)
 class Changes:
     """What changed since a generation: ``generation`` is the database's now; ``everything`` means
-    reload everything (an environment-wide change, or a database whose counter is behind the one
-    asked about — restored from a backup, flushed); else ``organization_ids`` changed."""
+    reload everything (writes that bypassed the services, or a database whose counter is behind the
+    one asked about — restored from a backup, flushed); else ``organization_ids`` changed.
+    ``environment_generation`` is the database's environment generation now (0: no environment-wide
+    change yet), whatever changed."""
 
     generation: int
     everything: bool = False
     organization_ids: frozenset[int] = frozenset()
+    environment_generation: int = 0
 
     @property
     def any(self) -> bool:
@@ -70,18 +79,26 @@ def configuration_generation() -> int:
     return ConfigurationGeneration.objects.filter(scope=GLOBAL).values_list("generation", flat=True).first() or 0
 
 
+def configuration_state() -> tuple[int, int]:
+    """The database's configuration generation and environment generation: one query."""
+    rows = dict(ConfigurationGeneration.objects.filter(scope__in=[GLOBAL, ENVIRONMENT]).values_list("scope", "generation"))
+    return rows.get(GLOBAL, 0), rows.get(ENVIRONMENT, 0)
+
+
 def configuration_changes_since(generation: int | None) -> Changes:
     """What changed after ``generation`` (``None``: unknown, so everything): one indexed query."""
-    rows = dict(ConfigurationGeneration.objects.filter(Q(generation__gt=generation or 0) | Q(scope=GLOBAL))
+    rows = dict(ConfigurationGeneration.objects.filter(Q(generation__gt=generation or 0)
+                                                       | Q(scope__in=[GLOBAL, ENVIRONMENT]))
                 .values_list("scope", "generation"))
-    current = rows.pop(GLOBAL, 0)
+    current, environment = rows.pop(GLOBAL, 0), rows.pop(ENVIRONMENT, 0)
     if generation is None or current < generation:
-        return Changes(generation=current, everything=True)
+        return Changes(generation=current, everything=True, environment_generation=environment)
     if current == generation:
-        return Changes(generation=current)
+        return Changes(generation=current, environment_generation=environment)
     everything = EVERYTHING in rows
     org_ids = frozenset(int(scope[4:]) for scope in rows if scope.startswith("org:") and scope[4:].isdigit())
-    return Changes(generation=current, everything=everything, organization_ids=org_ids)
+    return Changes(generation=current, everything=everything, organization_ids=org_ids,
+                   environment_generation=environment)
 
 
 def _next_generation() -> int:
@@ -99,15 +116,20 @@ def _next_generation() -> int:
     raise RuntimeError("could not raise the configuration generation")
 
 
-def configuration_bump(*, organization_ids: Iterable[int] = (), everything: bool = False) -> int | None:
-    """Record a configuration change touching ``organization_ids`` (or ``everything``). Must run
-    inside the change's transaction; the new generation is announced when it commits. Returns the
-    new generation, or ``None`` when the change touches nothing a process holds."""
+def configuration_bump(*, organization_ids: Iterable[int] = (), everything: bool = False,
+                       environment: bool = False) -> int | None:
+    """Record a configuration change touching ``organization_ids``, the ``environment`` (every
+    application's login flow; the new generation becomes the environment generation), or
+    ``everything`` (every process reloads all it holds). Must run inside the change's transaction;
+    the new generation is announced when it commits. Returns the new generation, or ``None`` when
+    the change touches nothing a process holds."""
     org_ids = sorted({int(i) for i in organization_ids if i is not None})
-    if not everything and not org_ids:
+    if not everything and not environment and not org_ids:
         return None
     value = _next_generation()
     scopes = [EVERYTHING] if everything else [organization_scope(i) for i in org_ids]
+    if environment:
+        scopes.append(ENVIRONMENT)
     ConfigurationGeneration.objects.bulk_create(
         [ConfigurationGeneration(scope=scope, generation=value) for scope in scopes],
         update_conflicts=True, unique_fields=["scope"], update_fields=["generation"],

@@ -432,8 +432,9 @@ class ConfigurationGeneration(models.Model):
 
     Scope ``*`` holds the counter every configuration change raises in its own transaction (taking
     its row lock, so changes commit in generation order); ``org:<id>`` and ``all`` hold the
-    generation at which that organization — or everything — last changed. No foreign key: a
-    deleted organization's row is what tells processes to forget its applications.
+    generation at which that organization — or everything — last changed, and ``environment`` the
+    last environment-wide change's (the environment generation app sessions carry). No foreign
+    key: a deleted organization's row is what tells processes to forget its applications.
     """
 
     scope = models.CharField(max_length=32, primary_key=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import constants as c
 from .durations import format_duration
@@ -97,6 +98,51 @@ class PolicySettings:
     require: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
     mfa: MfaConfig = MfaConfig()
+
+    # Worked out once per policy object (the runtime keeps its policies per configuration
+    # generation), so a policy the user does not match costs a set test and a shared trail step.
+    @cached_property
+    def include_keys(self) -> frozenset | None:
+        """The include rules as :func:`match_keys` keys; ``None`` when a rule cannot be keyed
+        (then :func:`policy_matches` decides alone)."""
+        keys = set()
+        for rule in self.include:
+            key = _rule_key(rule)
+            if key is _UNKEYABLE:
+                return None
+            if key is not None:
+                keys.add(key)
+        return frozenset(keys)
+
+    @cached_property
+    def no_include_step(self) -> "Step":
+        return _skipped_step(self, NO_INCLUDE)
+
+
+class Policies(tuple):
+    """An application's policies in precedence order (a tuple), indexed once for the resolver:
+    which positions each include key (:func:`match_keys`) appears at. With it, a login flow finds
+    the policies the user may match without trying the others one by one; without it (a plain
+    tuple) every policy's include keys are tested in turn. Either way the decision and the trail
+    are the same."""
+
+    @cached_property
+    def include_index(self) -> tuple[dict, tuple[int, ...]]:
+        """``(key → positions, positions that must always be tried)``."""
+        by_key: dict = {}
+        always = []
+        for position, policy in enumerate(self):
+            keys = policy.include_keys
+            if keys is None:
+                always.append(position)
+                continue
+            for key in keys:
+                by_key.setdefault(key, []).append(position)
+        return by_key, tuple(always)
+
+    @cached_property
+    def no_include_steps(self) -> tuple["Step", ...]:
+        return tuple(policy.no_include_step for policy in self)
 
 
 @dataclass(frozen=True)
@@ -269,11 +315,79 @@ def rule_matches(rule: Rule, user: UserFacts, sign_in: SignIn) -> bool:
     return False  # an unknown selector never matches
 
 
+_UNKEYABLE = object()
+_KEYED_AS_IS = (c.SELECTOR_ROLE, c.SELECTOR_CONNECTION, c.SELECTOR_AUTH_METHOD)
+
+
+def _rule_key(rule: Rule):
+    """What :func:`rule_matches` compares, as a hashable key: ``None`` for a rule that never
+    matches (an unknown selector), ``_UNKEYABLE`` for a value that is not text."""
+    selector, value = rule.selector, rule.value
+    if selector == c.SELECTOR_EVERYONE:
+        return (c.SELECTOR_EVERYONE,)
+    if not isinstance(value, str):
+        return _UNKEYABLE
+    if selector == c.SELECTOR_EMAIL:
+        return (c.SELECTOR_EMAIL, value.lower())
+    if selector == c.SELECTOR_EMAIL_DOMAIN:
+        return (c.SELECTOR_EMAIL_DOMAIN, value.lower().lstrip("@"))
+    for keyed in _KEYED_AS_IS:
+        if selector == keyed:
+            return (keyed, value)
+    return None
+
+
+def match_keys(user: UserFacts, sign_in: SignIn) -> frozenset | None:
+    """The keys of every rule that matches this user and sign-in (see :func:`_rule_key`): a rule
+    matches exactly when its key is among them. ``None`` when a fact is not text."""
+    if not user.is_member:
+        return frozenset()
+    facts = (user.email, sign_in.connection, *user.roles, *sign_in.amr)
+    if not all(isinstance(fact, str) for fact in facts):
+        return None
+    email = user.email.lower()
+    return frozenset((
+        (c.SELECTOR_EVERYONE,), (c.SELECTOR_EMAIL, email), (c.SELECTOR_EMAIL_DOMAIN, email.rpartition("@")[2]),
+        (c.SELECTOR_CONNECTION, sign_in.connection),
+        *((c.SELECTOR_ROLE, role) for role in user.roles), *((c.SELECTOR_AUTH_METHOD, v) for v in sign_in.amr),
+    ))
+
+
+NO_INCLUDE = "no include rule matches"
+
+
+def _skipped_step(policy: PolicySettings, why: str) -> Step:
+    return Step(POLICY, f"policy “{policy.name}” does not match: {why}", skipped=True)
+
+
+def _candidates(policies, keys: frozenset | None):
+    """The positions, ascending, of the policies whose include rules may match ``keys`` — every
+    other one certainly matches none. All of them when ``keys`` is ``None``."""
+    if keys is None:
+        return range(len(policies))
+    if isinstance(policies, Policies):
+        by_key, always = policies.include_index
+        found = set(always)
+        for key in keys:
+            found.update(by_key.get(key, ()))
+        return sorted(found)
+    return [position for position, policy in enumerate(policies)
+            if policy.include_keys is None or not policy.include_keys.isdisjoint(keys)]
+
+
+def _no_include_steps(policies, start: int, stop: int):
+    if start >= stop:
+        return ()
+    if isinstance(policies, Policies):
+        return policies.no_include_steps[start:stop]
+    return [policy.no_include_step for policy in policies[start:stop]]
+
+
 def policy_matches(policy: PolicySettings, user: UserFacts, sign_in: SignIn) -> tuple[bool, str]:
     """``(matched, why)`` for one policy: include any, require all, exclude none."""
     included = [r for r in policy.include if rule_matches(r, user, sign_in)]
     if not included:
-        return False, "no include rule matches"
+        return False, NO_INCLUDE
     for rule in policy.require:
         if not rule_matches(rule, user, sign_in):
             if rule.selector == c.SELECTOR_AUTH_METHOD:
@@ -316,14 +430,21 @@ def resolve(request: AccessRequest) -> Decision:
     if not user.is_member:
         trail.append(Step(ACCESS, f"{user.email} is not a member of organization “{org.name}”, so no identity rule can match"))
     matched: PolicySettings | None = None
-    for policy in request.policies:
+    policies = request.policies
+    tried = 0  # the policies before this position are in the trail
+    for position in _candidates(policies, match_keys(user, sign_in)):
+        # Those in between match no include rule: their steps are what policy_matches would say, built once.
+        trail.extend(_no_include_steps(policies, tried, position))
+        tried = position + 1
+        policy = policies[position]
         ok, why = policy_matches(policy, user, sign_in)
         if ok:
             trail.append(Step(POLICY, f"policy “{policy.name}” ({policy.decision}) matches: {why}"))
             matched = policy
             break
-        trail.append(Step(POLICY, f"policy “{policy.name}” does not match: {why}", skipped=True))
+        trail.append(_skipped_step(policy, why))
     if matched is None:
+        trail.extend(_no_include_steps(policies, tried, len(policies)))
         if not request.policies:
             return deny(ACCESS, f"application “{app.name}” has no policies, so nobody is allowed")
         return deny(ACCESS, f"no policy of application “{app.name}” matches {user.email}, so access is refused")

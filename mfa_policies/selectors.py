@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
+from . import generation
 from . import resolution as r
 from .durations import parse_duration
-from .models import AppPolicy, Application, Connection, EnrollmentGraceUse, Environment, Membership, Organization
+from .models import (AppPolicy, Application, ConfigurationGeneration, Connection, EnrollmentGraceUse, Environment,
+                     Membership, Organization)
 
 
 def _kinds(value) -> frozenset[str]:
@@ -93,10 +96,11 @@ def _policy_settings(policy) -> r.PolicySettings:
     )
 
 
-def policies_for(app: Application) -> tuple[r.PolicySettings, ...]:
-    """The app's policies in precedence order: one query."""
+def policies_for(app: Application) -> r.Policies:
+    """The app's policies in precedence order: one query. A :class:`~.resolution.Policies`, which
+    the resolver indexes once — the runtime keeps it per configuration generation."""
     rows = AppPolicy.objects.filter(application=app).select_related("policy").order_by("precedence")
-    return tuple(_policy_settings(row.policy) for row in rows)
+    return r.Policies(_policy_settings(row.policy) for row in rows)
 
 
 def _grace_used(user, organization_id) -> Subquery:
@@ -136,6 +140,9 @@ class ConfigurationInput:
     organization: r.OrganizationSettings
     application: r.ApplicationSettings
     policies: tuple[r.PolicySettings, ...]
+    #: The environment generation (:mod:`.generation`) this input is at least as new as; the
+    #: runtime sets it (0: not known).
+    environment_generation: int = 0
 
 
 def configuration_input(application: Application | int) -> ConfigurationInput:
@@ -151,10 +158,14 @@ def configuration_input(application: Application | int) -> ConfigurationInput:
     )
 
 
-def application_config_version(application_id: int) -> int | None:
-    """The application's ``config_version`` as the database holds it, ``None`` when it is gone:
-    one query by primary key."""
-    return Application.objects.filter(pk=application_id).order_by().values_list("config_version", flat=True).first()
+def application_versions(application_id: int) -> tuple[int, int] | None:
+    """The application's ``config_version`` and the environment generation, as the database holds
+    them, ``None`` when the application is gone: one query by primary key."""
+    environment = (ConfigurationGeneration.objects.filter(scope=generation.ENVIRONMENT)
+                   .values("generation")[:1])
+    return (Application.objects.filter(pk=application_id).order_by()
+            .annotate(environment_generation=Coalesce(Subquery(environment), 0))
+            .values_list("config_version", "environment_generation").first())
 
 
 def access_request_for(

@@ -33,14 +33,24 @@ def _snapshot(instance) -> dict:
     return json.loads(json.dumps(out, default=str))
 
 
-def configuration_changed(*, application_ids=None, organization_id=None, organization_ids=(), everything=False) -> None:
+def configuration_changed(*, application_ids=None, organization_id=None, organization_ids=(), everything=False,
+                          environment_wide=False) -> None:
     """Raise the ``config_version`` of the applications a change governs, and record the change.
 
     App sessions remember the version they were granted under; a higher version makes them re-run
     the login flow (spec §3.4). The configuration generation (:mod:`.generation`) records which
     organizations changed — those of the applications, ``organization_id`` and ``organization_ids``
     (e.g. the ones a deleted application belonged to) — so every process reloads just those.
+
+    ``environment_wide``: a change every application's login flow reads but no application row
+    holds (the environment, a role, a connection). It raises the **environment generation** instead,
+    which every app session also carries: each re-runs the login flow, and no process reloads its
+    table. ``everything``: every application's version, and every process reloads everything (writes
+    that bypassed the services).
     """
+    if environment_wide and not everything:
+        generation.configuration_bump(environment=True)
+        return
     apps = Application.objects.all()
     orgs = set(organization_ids)
     if not everything:
@@ -90,7 +100,7 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
         ip_address=ip_address, before=before, after=after,
     )
     if isinstance(instance, Environment):
-        configuration_changed(everything=True)
+        configuration_changed(environment_wide=True)
     elif isinstance(instance, Organization):
         configuration_changed(organization_id=instance.pk)
     elif isinstance(instance, Application):
@@ -100,7 +110,7 @@ def configuration_save(*, acting_user, instance, m2m: dict | None = None, ip_add
         configuration_changed(application_ids=list(instance.app_policies.values_list("application_id", flat=True)))
     elif isinstance(instance, (Role, Connection)):
         # Rules and exemptions name roles and connections by key, in any organization.
-        configuration_changed(everything=True)
+        configuration_changed(environment_wide=True)
     return instance
 
 
@@ -223,8 +233,10 @@ def configuration_delete(*, acting_user, instance, ip_address: str | None = None
     audit_record(actor=acting_user, action=f"{instance._meta.model_name}.delete", object_type=object_type,
                  object_id=object_id, object_label=label, ip_address=ip_address, before=before)
     # Rules and exemptions name roles and connections by key, in any organization.
-    configuration_changed(application_ids=affected, organization_ids=organizations,
-                          everything=isinstance(instance, (Role, Connection)))
+    if isinstance(instance, (Role, Connection)):
+        configuration_changed(environment_wide=True)
+    else:
+        configuration_changed(application_ids=affected, organization_ids=organizations)
 
 
 @transaction.atomic

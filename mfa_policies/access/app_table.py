@@ -1,8 +1,11 @@
 """The in-process table of applications: path prefix → application, and name → application.
 
 An :class:`AppTable` is an immutable snapshot of the database at one configuration generation
-(:mod:`mfa_policies.generation`); :mod:`.mirror` decides when it may be trusted and replaces it —
-wholly (:func:`load_table`) or one organization at a time (:meth:`AppTable.with_organizations`).
+(:mod:`mfa_policies.generation`), with the environment generation of that moment; :mod:`.mirror`
+decides when it may be trusted and replaces it — wholly (:func:`load_table`), one organization at a
+time (:meth:`AppTable.with_organizations`), or, after an environment-wide change, not at all
+(:meth:`AppTable.at_generation`: no application row changed; the new environment generation is
+what makes every app session re-run its login flow).
 
 Matching is flat in the number of applications: prefixes live in a dict, and a path is looked up
 at each of its ``/`` boundaries, longest first (a prefix that does not end with ``/`` — ``/demo/a``
@@ -167,11 +170,14 @@ COMPACT_MIN = 2000
 class AppTable:
     """One snapshot of the applications; read-only once built."""
 
-    __slots__ = ("generation", "apps", "_prefixes", "_tail_dirs", "_by_name", "_by_org")
+    __slots__ = ("generation", "environment_generation", "apps", "_prefixes", "_tail_dirs", "_by_name", "_by_org")
 
     def __init__(self, generation: int, apps: _Layered, prefixes: _Layered, tail_dirs: _Layered,
-                 by_name: _Layered, by_org: _Layered):
+                 by_name: _Layered, by_org: _Layered, environment_generation: int = 0):
         self.generation = generation
+        #: The environment generation this snapshot is current at: an app session granted under
+        #: another one re-runs the login flow (:mod:`.revocation`).
+        self.environment_generation = environment_generation
         self.apps = apps                # id → AppEntry
         self._prefixes = prefixes       # prefix → ids holding it, ascending (the first wins)
         self._tail_dirs = tail_dirs     # "/demo/" → how many prefixes like "/demo/a" it has
@@ -208,7 +214,7 @@ class AppTable:
 
     # ------------------------------------------------------------------------------- builds
     @classmethod
-    def build(cls, generation: int, entries: Iterable[AppEntry]) -> "AppTable":
+    def build(cls, generation: int, entries: Iterable[AppEntry], environment_generation: int = 0) -> "AppTable":
         apps, prefixes, tail_dirs, by_name, by_org = {}, {}, {}, {}, {}
         for entry in entries:
             app_id = entry.id
@@ -222,15 +228,17 @@ class AppTable:
             by_name[entry.name] = (*by_name.get(entry.name, ()), app_id)
             by_org[entry.organization_id] = (*by_org.get(entry.organization_id, ()), app_id)
         return cls(generation, _Layered(apps), _Layered(prefixes), _Layered(tail_dirs), _Layered(by_name),
-                   _Layered(by_org))
+                   _Layered(by_org), environment_generation)
 
     def with_organizations(self, generation: int, organization_ids: Iterable[int],
-                           entries: Iterable[AppEntry]) -> "AppTable":
+                           entries: Iterable[AppEntry], environment_generation: int | None = None) -> "AppTable":
         """A new snapshot at ``generation`` in which the applications of ``organization_ids`` are
         exactly ``entries`` (their rows as the database holds them now). Costs what those
         organizations hold, not what the table holds (see :class:`_Layered`)."""
+        if environment_generation is None:
+            environment_generation = self.environment_generation
         table = AppTable(generation, self.apps.branch(), self._prefixes.branch(), self._tail_dirs.branch(),
-                         self._by_name.branch(), self._by_org.branch())
+                         self._by_name.branch(), self._by_org.branch(), environment_generation)
         entries = list(entries)
         gone = {app_id for org_id in organization_ids for app_id in self._by_org.get(org_id, ())}
         gone.update(entry.id for entry in entries if entry.id in self.apps)  # reloaded, or moved here
@@ -243,15 +251,20 @@ class AppTable:
             table = table._compacted()
         return table
 
-    def at_generation(self, generation: int) -> "AppTable":
-        """The same applications, known to be current at ``generation``."""
-        return AppTable(generation, self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org)
+    def at_generation(self, generation: int, environment_generation: int | None = None) -> "AppTable":
+        """The same applications, known to be current at ``generation`` (and at
+        ``environment_generation``, when given): no copy, whatever the table holds."""
+        if environment_generation is None:
+            environment_generation = self.environment_generation
+        return AppTable(generation, self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org,
+                        environment_generation)
 
     def _layers(self) -> tuple[_Layered, ...]:
         return (self.apps, self._prefixes, self._tail_dirs, self._by_name, self._by_org)
 
     def _compacted(self) -> "AppTable":
-        return AppTable(self.generation, *(layer.compacted() for layer in self._layers()))
+        return AppTable(self.generation, *(layer.compacted() for layer in self._layers()),
+                        environment_generation=self.environment_generation)
 
     # Building blocks; only ever applied to a snapshot nobody reads yet.
     def _add(self, entry: AppEntry) -> None:
@@ -289,17 +302,18 @@ class AppTable:
 
 def load_table() -> AppTable:
     """Every application, as of the database's configuration generation (three queries: the
-    generation first, so anything committed meanwhile is only ever newer than it says)."""
-    current = generation.configuration_generation()
-    return AppTable.build(current, _rows())
+    generations first, so anything committed meanwhile is only ever newer than they say)."""
+    current, environment = generation.configuration_state()
+    return AppTable.build(current, _rows(), environment)
 
 
 def reload_organizations(table: AppTable, changes: generation.Changes) -> AppTable:
     """``table`` brought up to ``changes`` (from :func:`generation.configuration_changes_since`,
-    read before this): two queries for the changed organizations' applications, or a full load."""
+    read before this): two queries for the changed organizations' applications, or a full load;
+    none for an environment-wide change alone (no application row changed)."""
     if changes.everything:
-        return AppTable.build(changes.generation, _rows())
+        return AppTable.build(changes.generation, _rows(), changes.environment_generation)
     if not changes.organization_ids:
-        return table.at_generation(changes.generation)
+        return table.at_generation(changes.generation, changes.environment_generation)
     return table.with_organizations(changes.generation, changes.organization_ids,
-                                    _rows(changes.organization_ids))
+                                    _rows(changes.organization_ids), changes.environment_generation)

@@ -17,11 +17,12 @@ def mfa_protected(app: str, org: str | None = None):
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            entry = current_table().by_name(app, org)
+            table = current_table()
+            entry = table.by_name(app, org)
             if entry is None:
                 raise ImproperlyConfigured(f"@mfa_protected: no application named “{app}”"
                                            + (f" in organization “{org}”" if org else ""))
-            outcome = enforce(request, entry)
+            outcome = enforce(request, entry, table)
             if outcome is not PASSED:
                 return responses.respond(request, outcome)
             return view(request, *args, **kwargs)

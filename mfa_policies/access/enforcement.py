@@ -8,8 +8,8 @@ a response.
 
 Hot path — a live app session: no database query, no network round trip and no resolver. The app
 session must belong to this user, be unexpired, carry the application's current ``config_version``
-(from the process's mirror, :mod:`.mirror`) and the user's current MFA generation (from
-``request.user``; see :mod:`.revocation`).
+and the current environment generation (from the process's mirror, :mod:`.mirror`) and the user's
+current MFA generation (from ``request.user``; see :mod:`.revocation`).
 
 Slow path — the login flow: the resolver's input is the application's configuration input, kept per
 application while its ``config_version`` holds (:func:`.mirror.configuration_for`: one query to
@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter, not_
 
 from django.db import transaction
 
@@ -43,6 +45,8 @@ from .app_table import AppEntry, AppTable
 from .explain import grace_text
 
 log = logging.getLogger("mfagate.enforcement")
+
+_SKIPPED = attrgetter("skipped")
 
 
 # ------------------------------------------------------------------------------------ results
@@ -66,18 +70,21 @@ class GrantedDecision:
     @classmethod
     def from_decision(cls, decision: resolution.Decision, *, satisfied_by: str | None = None,
                       satisfied_kind: str | None = None, extra_step: str | None = None) -> "GrantedDecision":
-        kept = cls.SKIPPED_KEPT
-        skipped = sum(1 for step in decision.trail if step.skipped)
-        trail, seen = [], 0
-        for step in decision.trail:
-            if step.skipped:
-                seen += 1
-                if seen > kept:
-                    if seen == skipped:
-                        trail.append(f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match")
-                    continue
-            trail.append(str(step))
-        trail = tuple(trail)
+        steps, kept = decision.trail, cls.SKIPPED_KEPT
+        # A configuration can have thousands of skipped steps: find them with C-level scans.
+        flags = list(map(_SKIPPED, steps))
+        skipped = flags.count(True)
+        if skipped > kept:
+            first = -1  # the first skipped step dropped …
+            for _ in range(kept + 1):
+                first = flags.index(True, first + 1)
+            last = len(flags) - 1 - flags[::-1].index(True)  # … the last, where the summary stands
+            summary = f"[{resolution.POLICY}] … and {skipped - kept} more policies that do not match"
+            between = flags[first:last]  # steps between the dropped ones that are kept (usually none)
+            between = compress(steps[first:last], map(not_, between)) if False in between else ()
+            trail = (*map(str, steps[:first]), *map(str, between), summary, *map(str, steps[last + 1:]))
+        else:
+            trail = tuple(map(str, steps))
         if extra_step:
             trail += (extra_step,)
         return cls(
@@ -143,13 +150,13 @@ def current_table() -> AppTable:
 
 
 # ------------------------------------------------------------------------------------ enforce
-def enforce(request, entry: AppEntry) -> Outcome:
-    """Evaluate ``request`` against application ``entry`` (from :func:`current_table`)."""
+def enforce(request, entry: AppEntry, table: AppTable) -> Outcome:
+    """Evaluate ``request`` against application ``entry`` of ``table`` (from :func:`current_table`)."""
     user = request.user
     if not user.is_authenticated:
         return Outcome(SIGN_IN, entry)
     stored = session_state.app_session(request, entry.id)
-    if stored is not None and revocation.app_session_live(user, entry, stored):
+    if stored is not None and revocation.app_session_live(user, entry, stored, table.environment_generation):
         request.access = Access(application=entry, decision=stored["decision"], claims=stored["claims"],
                                 token=stored["token"])
         return PASSED
@@ -157,16 +164,17 @@ def enforce(request, entry: AppEntry) -> Outcome:
 
 
 def decide(request, entry: AppEntry, *, consume_sign_in: bool,
-           user_generation: int) -> tuple[resolution.Decision, resolution.AccessRequest]:
-    """Run the resolver for this request and application (the login flow's decision).
-    Raises ``Application.DoesNotExist`` when the application is gone."""
+           user_generation: int) -> tuple[resolution.Decision, resolution.AccessRequest, int]:
+    """Run the resolver for this request and application (the login flow's decision): the decision,
+    its input and the environment generation that input is at least as new as. Raises
+    ``Application.DoesNotExist`` when the application is gone."""
     now = clock.now()
     sign_in = sign_in_context(request, now=now, consume=consume_sign_in)
     mfa = session_state.mfa_sessions(request, user_generation=user_generation)
     configuration = mirror.configuration_for(entry)
     access_request = access_request_for(user=request.user, configuration=configuration, sign_in=sign_in,
                                         enrolled_kinds=enrolled_kinds(request.user), mfa_sessions=mfa, now=now)
-    return resolution.resolve(access_request), access_request
+    return resolution.resolve(access_request), access_request, configuration.environment_generation
 
 
 def stale_table(request) -> None:
@@ -183,7 +191,8 @@ def login_flow(request, entry: AppEntry) -> Outcome:
     session_state.drop_app_session(request, entry.id)
     user_generation = request.user.mfa_generation  # loaded with the user, before the checks it guards
     try:
-        decision, access_request = decide(request, entry, consume_sign_in=True, user_generation=user_generation)
+        decision, access_request, environment_generation = decide(request, entry, consume_sign_in=True,
+                                                                  user_generation=user_generation)
     except Application.DoesNotExist:
         stale_table(request)
         return Outcome(STALE, entry)
@@ -205,7 +214,7 @@ def login_flow(request, entry: AppEntry) -> Outcome:
         mfa_kind, authenticator_id = used.kind, used.authenticator_id
     request.access = grant(
         request, entry, decision=GrantedDecision.from_decision(decision),
-        config_version=access_request.application.config_version,
+        config_version=access_request.application.config_version, environment_generation=environment_generation,
         app_session_duration=decision.app_session_duration, user_generation=user_generation,
         idp_amr=access_request.sign_in.amr, mfa_kind=mfa_kind, authenticator_id=authenticator_id or "",
     )
@@ -213,8 +222,8 @@ def login_flow(request, entry: AppEntry) -> Outcome:
 
 
 def grant(request, entry: AppEntry, *, decision: GrantedDecision, config_version: int,
-          app_session_duration: dt.timedelta, user_generation: int, idp_amr, mfa_kind: str | None,
-          authenticator_id: str) -> Access:
+          environment_generation: int, app_session_duration: dt.timedelta, user_generation: int, idp_amr,
+          mfa_kind: str | None, authenticator_id: str) -> Access:
     """Grant an app session with its JWT, and return the :class:`Access` for this request."""
     now = clock.now()
     expires_at = now + app_session_duration
@@ -224,7 +233,7 @@ def grant(request, entry: AppEntry, *, decision: GrantedDecision, config_version
     )
     session_state.grant_app_session(
         request, app_id=entry.id, granted_at=now, expires_at=expires_at, config_version=config_version,
-        authenticator_id=authenticator_id, user_generation=user_generation, token=token, claims=claims,
+        environment_generation=environment_generation, authenticator_id=authenticator_id, user_generation=user_generation, token=token, claims=claims,
         decision=decision.as_dict(),
     )
     return Access(application=entry, decision=decision, claims=claims, token=token)
@@ -241,6 +250,7 @@ class Challenge:
     access_request: resolution.AccessRequest
     next_url: str
     authenticators: tuple
+    environment_generation: int = 0
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -277,8 +287,8 @@ def challenge_for(request) -> Challenge | NoChallenge:
         session_state.clear_pending(request)
         return NoChallenge(next_url="/")
     try:
-        decision, access_request = decide(request, entry, consume_sign_in=False,
-                                          user_generation=request.user.mfa_generation)
+        decision, access_request, environment_generation = decide(request, entry, consume_sign_in=False,
+                                                                  user_generation=request.user.mfa_generation)
     except Application.DoesNotExist:
         session_state.clear_pending(request)
         stale_table(request)
@@ -290,7 +300,7 @@ def challenge_for(request) -> Challenge | NoChallenge:
     authenticators = tuple(Authenticator.objects.filter(user=request.user, kind__in=decision.prompt_kinds)
                            .order_by("kind", "created_at"))
     return Challenge(application=entry, decision=decision, access_request=access_request,
-                     next_url=next_url, authenticators=authenticators)
+                     next_url=next_url, authenticators=authenticators, environment_generation=environment_generation)
 
 
 def challenge_complete(request, challenge: Challenge, authenticator) -> str:
@@ -311,6 +321,7 @@ def challenge_complete(request, challenge: Challenge, authenticator) -> str:
         decision=GrantedDecision.from_decision(challenge.decision,
                                                satisfied_kind=authenticator.kind, extra_step=step),
         config_version=challenge.access_request.application.config_version,
+        environment_generation=challenge.environment_generation,
         app_session_duration=challenge.decision.app_session_duration, user_generation=user_generation,
         idp_amr=challenge.access_request.sign_in.amr, mfa_kind=authenticator.kind,
         authenticator_id=str(authenticator.pk),

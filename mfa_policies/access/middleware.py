@@ -7,7 +7,8 @@ check refuses any other order). Paths no application covers, and the never-gated
 
 Steady state — the mirror trusted (:mod:`.mirror`) — this costs no network round trip at all: the
 path is matched in the process's table, and a live app session is checked against the table's
-``config_version`` and the MFA generation on ``request.user`` (the row Django loads anyway).
+``config_version`` and environment generation and the MFA generation on ``request.user`` (the row
+Django loads anyway).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ class AccessMiddleware:
         request.access = None
         path = request.path_info
         if not never_gated(path):
-            entry = mirror.table().match(path)
+            table = mirror.table()
+            entry = table.match(path)
             if entry is not None:
-                outcome = enforce(request, entry)
+                outcome = enforce(request, entry, table)
                 if outcome is not PASSED:
                     return responses.respond(request, outcome)
         return self.get_response(request)

@@ -25,10 +25,11 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 
 from mfa_policies import generation
 from mfa_policies.models import Application
-from mfa_policies.selectors import ConfigurationInput, application_config_version, configuration_input
+from mfa_policies.selectors import ConfigurationInput, application_versions, configuration_input
 
 from . import channel
 from .app_table import AppEntry, AppTable, load_table, reload_organizations
@@ -47,7 +48,8 @@ class Mirror:
         self._table: AppTable | None = None
         # (channel epoch, channel notices, monotonic time) as they were when the database was last asked
         self._verified: tuple[int, int, float] = (-1, -1, 0.0)
-        #: The last refresh: seconds it took, and what it reloaded ("full", "organizations", "none").
+        #: The last refresh: seconds it took, and what it reloaded ("full", "organizations", "none"; or
+        #: "environment": nothing — a new environment generation, the table kept as it is).
         self.last_refresh: tuple[float, str] = (0.0, "none")
 
     def table(self) -> AppTable:
@@ -74,8 +76,10 @@ class Mirror:
                 _inputs.clear()
             else:
                 changes = generation.configuration_changes_since(table.generation)
-                what = "full" if changes.everything else "organizations" if changes.organization_ids else "none"
-                if changes.any or changes.generation != table.generation:
+                environment_changed = changes.environment_generation != table.environment_generation
+                what = ("full" if changes.everything else "organizations" if changes.organization_ids
+                        else "environment" if environment_changed else "none")
+                if changes.any or environment_changed or changes.generation != table.generation:
                     table = reload_organizations(table, changes)
             self._table = table
             self._verified = (epoch, notices, started)
@@ -127,21 +131,24 @@ _inputs: dict[int, ConfigurationInput] = {}
 
 def configuration_for(entry: AppEntry) -> ConfigurationInput:
     """``entry``'s configuration input, kept per application and valid while the application's
-    ``config_version`` in the database — one query by primary key — is the one it was built
-    under: every change that could alter an input raises it (:func:`mfa_policies.services.
-    configuration_changed`). Built on the application's first login flow in this process and
-    after each such change: five queries then. Raises ``Application.DoesNotExist`` when the
-    application is gone."""
-    version = application_config_version(entry.id)
-    if version is None:
+    ``config_version`` and the environment generation in the database — one query by primary key —
+    are the ones it was built under: every change that could alter an input raises one of them
+    (:func:`mfa_policies.services.configuration_changed`). Built on the application's first login
+    flow in this process and after each such change: five queries then. Raises
+    ``Application.DoesNotExist`` when the application is gone."""
+    versions = application_versions(entry.id)
+    if versions is None:
         _inputs.pop(entry.id, None)
         raise Application.DoesNotExist(f"application {entry.id} is gone")
+    version, environment = versions
     found = _inputs.get(entry.id)
-    if found is None or found.application.config_version != version:
-        # Built from queries made after reading ``version``: never older than the version it carries.
-        found = configuration_input(entry.id)
+    if (found is None or found.application.config_version != version
+            or found.environment_generation != environment):
+        # Built from queries made after reading the versions: never older than the versions it carries.
+        found = replace(configuration_input(entry.id), environment_generation=environment)
         _inputs[entry.id] = found
-    if version != entry.config_version:
+    held = _mirror._table
+    if version != entry.config_version or held is None or environment != held.environment_generation:
         invalidate()  # the table is behind the database: ask it at the next request
     return found
 

@@ -76,8 +76,8 @@ def adopt_user_generation(request, *, removed_authenticator_id: str, user_genera
 
 # ------------------------------------------------------------------------------ app sessions
 def grant_app_session(request, *, app_id: int, granted_at: dt.datetime, expires_at: dt.datetime,
-                      config_version: int, authenticator_id: str, user_generation: int, token: str,
-                      claims: dict, decision: dict) -> None:
+                      config_version: int, environment_generation: int, authenticator_id: str,
+                      user_generation: int, token: str, claims: dict, decision: dict) -> None:
     """Store an app session for ``app_id``: a dict of the arguments (times as timestamps), read
     back by :func:`app_session`."""
     apps = dict(request.session.get(APPS_KEY, {}))
@@ -85,6 +85,7 @@ def grant_app_session(request, *, app_id: int, granted_at: dt.datetime, expires_
         "granted_at": _ts(granted_at),
         "expires_at": _ts(expires_at),
         "config_version": config_version,
+        "environment_generation": environment_generation,
         "authenticator_id": authenticator_id,
         "user_generation": user_generation,
         "user_id": str(request.user.pk),

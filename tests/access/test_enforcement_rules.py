@@ -217,6 +217,70 @@ def test_configuration_change_reruns_the_flow_which_may_pass_by_mfa_session(clie
     assert response.wsgi_request.access.application.name == "Renamed"
 
 
+def test_an_environment_wide_change_makes_every_app_session_rerun_its_login_flow(
+        client, clock, make_mfa_app, django_capture_on_commit_callbacks):
+    """The environment's settings reach every application's login flow but no application row: the
+    change raises the environment generation, and an app session granted under the old one re-runs
+    — here sent to the MFA challenge, now that the environment requires MFA."""
+    from mfa_policies.access import mirror
+    from mfa_policies.models import Environment
+
+    org, app, policy, user = make_mfa_app({"mfa_required_for_all_apps": False})
+    enroll_totp(user)
+    sign_in(client, user.email, PW)
+    assert client.get("/demo/a/").status_code == 200  # no MFA required yet
+    with CaptureQueriesContext(db_connection) as hot:
+        assert client.get("/demo/a/").status_code == 200
+    env = Environment.load()
+    env.mfa_requirement, env.allowed_authenticators = c.ENV_YES, [c.TOTP]
+    with django_capture_on_commit_callbacks(execute=True):
+        configuration_save(acting_user=None, instance=env)
+    response = client.get("/demo/a/")
+    assert mirror.last_refresh()[1] == "environment"  # the table kept as it was: no application changed
+    assert response.status_code == 302 and response["Location"].startswith(VERIFY)
+    assert len(hot.captured_queries) <= 3  # the hot path before: session, user, nothing of ours
+
+
+def test_a_role_or_connection_change_makes_live_app_sessions_rerun_their_login_flow(
+        client, clock, make_mfa_app, make_role, make_connection, django_capture_on_commit_callbacks):
+    org, app, policy, user = make_mfa_app()
+    _pass_with_totp(client, clock, user)
+    role, connection = make_role("billing"), make_connection("okta", c.CONNECTION_OIDC)
+    for changed in (role, connection):
+        granted = client.session["mfagate.apps"][str(app.pk)]["granted_at"]
+        clock.advance(seconds=5)
+        assert client.get("/demo/a/").status_code == 200
+        assert client.session["mfagate.apps"][str(app.pk)]["granted_at"] == granted  # live: kept
+        changed.name = f"{changed.name} renamed"
+        with django_capture_on_commit_callbacks(execute=True):
+            configuration_save(acting_user=None, instance=changed)
+        response = client.get("/demo/a/")
+        assert response.status_code == 200 and response.wsgi_request.access.decision.satisfied_by == "mfa_session"
+        assert client.session["mfagate.apps"][str(app.pk)]["granted_at"] > granted  # the login flow ran again
+
+
+def test_an_environment_change_no_process_announced_is_seen_within_the_lease(
+        client, clock, make_mfa_app, monkeypatch):
+    """Written by a process that died before announcing it (or announced on another Redis): the
+    next request after the lease reads the new environment generation and re-runs the flow."""
+    from mfa_policies import generation
+    from mfa_policies.access import mirror
+
+    now = [1000.0]
+    monkeypatch.setattr(mirror, "_monotonic", lambda: now[0])
+    org, app, policy, user = make_mfa_app()
+    _pass_with_totp(client, clock, user)
+    granted = client.session["mfagate.apps"][str(app.pk)]["granted_at"]
+    clock.advance(seconds=5)
+    value = generation.configuration_generation() + 1
+    generation.ConfigurationGeneration.objects.update_or_create(scope=generation.GLOBAL, defaults={"generation": value})
+    generation.ConfigurationGeneration.objects.update_or_create(scope=generation.ENVIRONMENT,
+                                                                defaults={"generation": value})
+    now[0] += mirror.LEASE + 0.01
+    assert client.get("/demo/a/").status_code == 200
+    assert client.session["mfagate.apps"][str(app.pk)]["granted_at"] > granted
+
+
 def _remove(user, authenticator, run_on_commit):
     from enrollment.flows import authenticator_remove
     from tests.support.authenticators import step_up_request

@@ -97,6 +97,25 @@ def test_a_database_behind_the_table_means_a_full_reload(db, make_org, make_app,
     assert mirror.table().match("/a/x") is None and mirror.last_refresh()[1] == "full"
 
 
+def test_an_environment_wide_change_keeps_the_table_and_moves_its_environment_generation(
+        db, make_org, make_app, make_user, lease_clock, run_on_commit):
+    from mfa_policies.models import Environment
+    from mfa_policies.services import configuration_save
+
+    app = make_app(make_org(), path_prefixes=["/a/"])
+    before = mirror.table()
+    env = Environment.load()
+    env.mfa_requirement = "yes"
+    env.allowed_authenticators = ["totp"]
+    with run_on_commit():
+        configuration_save(acting_user=make_user(), instance=env)
+    table, n = _queries(mirror.table)
+    assert n == 1  # what changed: nothing but the environment generation
+    assert mirror.last_refresh()[1] == "environment"
+    assert table.environment_generation == generation.configuration_state()[1] > before.environment_generation
+    assert table.apps is before.apps and table.match("/a/x").config_version == app.config_version
+
+
 # ------------------------------------------------------------------------------- Redis channel
 @pytest.fixture
 def redis_channel(private_redis, monkeypatch):

@@ -43,12 +43,20 @@ def test_an_unchanged_membership_writes_no_audit_row(make_org, make_user, make_r
 
 def test_role_and_connection_changes_are_audited_and_revoke_every_app_session(make_org, make_app, make_user,
                                                                               make_role, make_connection):
+    """Environment-wide changes: they raise the environment generation every app session carries
+    (tests/access/test_enforcement_rules.py shows the sessions re-running), not each application's
+    ``config_version`` — no application row changes, so no process reloads its table."""
+    from mfa_policies import generation
+
     app = make_app(make_org())
     role, connection = make_role("billing"), make_connection("okta", c.CONNECTION_OIDC)
     version = _versions(app)[0]
+    environment = generation.configuration_state()[1]
     role.name = "Billing team"
     configuration_save(acting_user=make_user(), instance=role)
+    after_role = generation.configuration_state()[1]
     connection.kind = c.CONNECTION_SAML
     configuration_save(acting_user=None, instance=connection)
     assert AuditEvent.objects.filter(action__in=["role.update", "connection.update"]).count() == 2
-    assert _versions(app)[0] == version + 2
+    assert environment < after_role < generation.configuration_state()[1]
+    assert _versions(app)[0] == version
