@@ -362,7 +362,8 @@ def skip_enrollment(request, next_url: str | None) -> str:
         raise SkipRefused(message("grace_nothing_to_skip"), asked.next_url)
     user_generation = request.user.mfa_generation
     try:
-        decision, access_request = decide(request, entry, consume_sign_in=False, user_generation=user_generation)
+        decision, access_request, environment_generation = decide(request, entry, consume_sign_in=False,
+                                                                  user_generation=user_generation)
     except Application.DoesNotExist:
         stale_table(request)
         raise SkipRefused(message("grace_nothing_to_skip"), asked.next_url) from None
@@ -380,7 +381,7 @@ def skip_enrollment(request, next_url: str | None) -> str:
     request.access = grant(
         request, entry,
         decision=GrantedDecision.from_decision(decision, satisfied_by=ENROLLMENT_SKIPPED, extra_step=step),
-        config_version=access_request.application.config_version,
+        config_version=access_request.application.config_version, environment_generation=environment_generation,
         app_session_duration=decision.app_session_duration, user_generation=user_generation,
         idp_amr=access_request.sign_in.amr, mfa_kind=None, authenticator_id="",
     )
