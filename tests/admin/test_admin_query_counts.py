@@ -135,12 +135,18 @@ def test_the_page_runs_the_same_bounded_queries_at_both_sizes(world, model, page
             f"at {SIZES['small']} — a select or a filter lists every row")
 
 
-def test_the_application_page_with_2000_attached_policies_is_bounded(admin_client, make_org,
-                                                                       django_assert_max_num_queries):
+def _big_app(make_org) -> Application:
+    """An application with 2 000 attached policies (bulk-created)."""
     org = make_org("Big")
     app = Application.objects.create(organization=org, name="Big app")
     policies = Policy.objects.bulk_create([Policy(organization=org, name=f"Policy {i:04d}") for i in range(2_000)])
     AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=i + 1) for i, p in enumerate(policies)])
+    return app
+
+
+def test_the_application_page_with_2000_attached_policies_is_bounded(admin_client, make_org,
+                                                                       django_assert_max_num_queries):
+    app = _big_app(make_org)
     admin_client.get(reverse("admin:index"))
     with django_assert_max_num_queries(MAX_QUERIES):
         response = admin_client.get(reverse("admin:mfa_policies_application_change", args=[app.pk]))
@@ -153,10 +159,7 @@ def test_the_application_page_with_2000_attached_policies_is_bounded(admin_clien
 
 def test_the_delete_page_of_an_application_with_2000_attached_policies_is_bounded(
         admin_client, make_org, django_assert_max_num_queries):
-    org = make_org("Big")
-    app = Application.objects.create(organization=org, name="Big app")
-    policies = Policy.objects.bulk_create([Policy(organization=org, name=f"Policy {i:04d}") for i in range(2_000)])
-    AppPolicy.objects.bulk_create([AppPolicy(application=app, policy=p, precedence=i + 1) for i, p in enumerate(policies)])
+    app = _big_app(make_org)
     admin_client.get(reverse("admin:index"))
     with django_assert_max_num_queries(MAX_QUERIES):
         response = admin_client.get(reverse("admin:mfa_policies_application_delete", args=[app.pk]))
