@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 3
 DEMO ?= 1
+# Two test workers (pytest-xdist): `make test PYTEST_ARGS=` runs the suite in one process.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run serve test install install-dev chromium redis-server oidc-idp migrate demo demo-reset bench bench-http bench-tools clean
 
@@ -21,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[dev]" >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
-	$(PY) -c "import django, allauth, django_otp, webauthn, gunicorn, pytest, pytest_django, hypothesis, pyotp, playwright, cloudflare, schemathesis" && touch $@ $(VENV)/.installed
+	$(PY) -c "import django, allauth, django_otp, webauthn, gunicorn, pytest, pytest_django, hypothesis, pyotp, playwright, cloudflare, schemathesis, xdist" && touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 
