@@ -18,6 +18,14 @@ CONFIGURATION_FAMILIES = ("environment", "organization", "application", "policy"
                           "aaguidlist", "apitoken", "user", "group", "socialapp", "demo", "scale")
 
 
+def client_ip(request) -> str | None:
+    """The address an event is recorded with: the request's ``REMOTE_ADDR`` (``None`` for a
+    command, or when there is none)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def audit_record(
     *,
     actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from accounts.audit import client_ip
 from mfa_policies.admin.filters import OrganizationFilter
 
 from .models import ApiToken
@@ -47,11 +48,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return
         _, plaintext = api_token_create(acting_user=request.user, token=obj,
-                                        ip_address=request.META.get("REMOTE_ADDR"))
+                                        ip_address=client_ip(request))
         messages.warning(request, f"Copy the token now — it is not stored and will not be shown again: {plaintext}")
 
     @admin.action(description="Revoke selected API tokens", permissions=["change"])
     def revoke_selected(self, request, queryset):
         for token in queryset:
-            api_token_revoke(acting_user=request.user, token=token, ip_address=request.META.get("REMOTE_ADDR"))
+            api_token_revoke(acting_user=request.user, token=token, ip_address=client_ip(request))
         self.message_user(request, f"Revoked {queryset.count()} token(s).")

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.audit import client_ip
 from mfa_policies import clock
 
 from . import envelope
@@ -107,5 +108,4 @@ def endpoint(**scopes_by_method):
     return decorate
 
 
-def ip_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+ip_address = client_ip  # the API views' name for it

@@ -264,10 +264,8 @@ def _throttle_clear(*, request, actor, actor_label: str, user) -> throttle.Throt
         before = throttle.clear(user)
         if before.is_clear:
             return before
-        audit_record(actor=actor, action="throttle.unlocked", object_type="enrollment.verificationthrottle",
-                     object_id=str(user.pk), object_label=f"MFA verification throttle of {user.email}"[:254],
-                     subject_user=user, ip_address=_ip(request), before=before.as_audit(),
-                     after=throttle.ThrottleState().as_audit())
+        throttle.audit_event(user, request, "throttle.unlocked", actor=actor, before=before.as_audit(),
+                             after=throttle.ThrottleState().as_audit())
         _notify(user, "throttle_unlocked", failures=before.consecutive_failures, at=clock.now(),
                 admin_email=actor_label)
     return before

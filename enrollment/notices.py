@@ -13,14 +13,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from accounts.audit import client_ip  # noqa: F401 — re-exported: the notices and events name it from here
+
 logger = logging.getLogger("mfagate.enrollment")
-
-
-def client_ip(request) -> str | None:
-    """The address the request came from, as the audit log records it (``None`` for a command)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def notify(user, template: str, **context) -> None:

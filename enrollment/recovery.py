@@ -139,6 +139,13 @@ def has_codes(user) -> bool:
 
 
 # ------------------------------------------------------------------------------------ writes
+def _audit_codes(*, actor, user, request, action: str, before: dict | None = None, after: dict | None = None) -> None:
+    """An audit row about ``user``'s set of codes, inside the caller's transaction."""
+    audit_record(actor=actor, action=action, object_type=OBJECT_TYPE, object_id=str(user.pk),
+                 object_label=f"Recovery codes of {user.email}"[:254], subject_user=user,
+                 ip_address=_ip(request), before=before, after=after)
+
+
 def revoke_with_last_device(*, request, actor, user) -> int:
     """Inside the caller's transaction, once ``user``'s last authenticator is gone: delete their
     recovery codes (audited ``recovery_codes.revoked``). Codes are a backup *for* devices; kept,
@@ -149,9 +156,8 @@ def revoke_with_last_device(*, request, actor, user) -> int:
     unused = remaining(user)
     deleted = RecoveryCode.objects.filter(user=user).delete()[0]
     if deleted:
-        audit_record(actor=actor, action="recovery_codes.revoked", object_type=OBJECT_TYPE, object_id=str(user.pk),
-                     object_label=f"Recovery codes of {user.email}"[:254], subject_user=user,
-                     ip_address=_ip(request), before={"codes": deleted, "remaining": unused},
+        _audit_codes(actor=actor, user=user, request=request, action="recovery_codes.revoked",
+                     before={"codes": deleted, "remaining": unused},
                      after={"codes": 0, "remaining": 0, "reason": "last MFA device removed"})
     return deleted
 
@@ -172,9 +178,7 @@ def generate(*, request, acting_user) -> list[str]:
         before = remaining(acting_user)
         had = RecoveryCode.objects.filter(user=acting_user).delete()[0]
         RecoveryCode.objects.bulk_create([_row(acting_user, code, now) for code in codes])
-        audit_record(actor=acting_user, action="recovery_codes.generated", object_type=OBJECT_TYPE,
-                     object_id=str(acting_user.pk), object_label=f"Recovery codes of {acting_user.email}"[:254],
-                     subject_user=acting_user, ip_address=_ip(request),
+        _audit_codes(actor=acting_user, user=acting_user, request=request, action="recovery_codes.generated",
                      before={"codes": had, "remaining": before} if had else None,
                      after={"codes": COUNT, "remaining": COUNT})
         _notify(acting_user, "recovery_codes_generated", count=COUNT, replaced=bool(had), at=now,
@@ -185,9 +189,8 @@ def generate(*, request, acting_user) -> list[str]:
 def _reject(request, user, reason: str) -> None:
     failures = throttle.record_failure(user, request=request)
     with transaction.atomic():
-        audit_record(actor=user, action="recovery_code.rejected", object_type=OBJECT_TYPE, object_id=str(user.pk),
-                     object_label=f"Recovery codes of {user.email}"[:254], subject_user=user,
-                     ip_address=_ip(request), after={"reason": reason, "consecutive_failures": failures})
+        _audit_codes(actor=user, user=user, request=request, action="recovery_code.rejected",
+                     after={"reason": reason, "consecutive_failures": failures})
     raise EnrollmentError(reason)
 
 

@@ -70,10 +70,13 @@ def check_allowed(user) -> None:
         raise EnrollmentError("throttled", wait=_wait_text(allowed_at - now))
 
 
-def _audit_throttle(user, request, action: str, after: dict) -> None:
-    audit_record(actor=user, action=action, object_type="enrollment.verificationthrottle", object_id=str(user.pk),
+def audit_event(user, request, action: str, *, actor=None, before: dict | None = None, after: dict | None = None) -> None:
+    """An audit row about ``user``'s throttle (``actor``: who acted, the user by default), inside
+    the caller's transaction."""
+    audit_record(actor=actor if actor is not None else user, action=action,
+                 object_type="enrollment.verificationthrottle", object_id=str(user.pk),
                  object_label=f"MFA verification throttle of {user.email}"[:254], subject_user=user,
-                 ip_address=client_ip(request), after=after)
+                 ip_address=client_ip(request), before=before, after=after)
 
 
 def record_failure(user, *, request=None) -> int:
@@ -97,10 +100,10 @@ def record_failure(user, *, request=None) -> int:
         row.save()
         failures = row.consecutive_failures
         if row.locked_until:
-            _audit_throttle(user, request, "throttle.locked", {
+            audit_event(user, request, "throttle.locked", after={
                 "consecutive_failures": failures, "locked_until": row.locked_until.isoformat()})
         elif (wait := _delay(failures)) > dt.timedelta(0):
-            _audit_throttle(user, request, "throttle.delayed", {
+            audit_event(user, request, "throttle.delayed", after={
                 "consecutive_failures": failures, "wait_seconds": int(wait.total_seconds()),
                 "next_attempt_at": (now + wait).isoformat()})
         if failures == NOTICE_AT:

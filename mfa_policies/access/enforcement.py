@@ -30,6 +30,7 @@ from operator import attrgetter, not_
 from django.db import transaction
 
 from accounts.adapter import safe_next
+from accounts.audit import client_ip
 from accounts.sign_in import sign_in_context
 from enrollment import requested
 from enrollment.models import Authenticator
@@ -373,7 +374,7 @@ def skip_enrollment(request, next_url: str | None) -> str:
     try:
         remaining = services.enrollment_grace_skip(
             acting_user=request.user, decision=decision, organization_id=access_request.organization.id,
-            now=access_request.now, ip_address=request.META.get("REMOTE_ADDR") or None)
+            now=access_request.now, ip_address=client_ip(request))
     except services.GraceUnavailable as exc:
         raise SkipRefused(exc.message, asked.next_url) from None
     step = (f"[{resolution.ORGANIZATION}] {request.user.email} chose “Set up later” in organization "
